@@ -1,0 +1,32 @@
+// The shape of one `tz` subcommand. Commands print results on stdout and
+// diagnostics on stderr, and return the process exit code.
+import { loadConfig, type Config } from '../shared/config.ts';
+
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+  /** Parsed on first use, so `tz --help` works with a broken environment. */
+  config(): Config;
+}
+
+export interface CliCommand {
+  /** Words that select the command, e.g. ['keys', 'create']. */
+  readonly words: readonly string[];
+  readonly usage: string;
+  readonly summary: string;
+  run(args: string[], io: CliIo): Promise<number>;
+}
+
+/** Raised for a wrong invocation; main prints the message and the usage, exit 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export function processIo(env: NodeJS.ProcessEnv = process.env): CliIo {
+  let cached: Config | undefined;
+  return {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    config: () => (cached ??= loadConfig(env)),
+  };
+}
