@@ -1,5 +1,6 @@
 // The shape of one `tz` subcommand. Commands print results on stdout and
 // diagnostics on stderr, and return the process exit code.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, type Config } from '../shared/config.ts';
 
 export interface CliIo {
@@ -29,4 +30,13 @@ export function processIo(env: NodeJS.ProcessEnv = process.env): CliIo {
     err: (line) => process.stderr.write(`${line}\n`),
     config: () => (cached ??= loadConfig(env)),
   };
+}
+
+/** node:util parseArgs with strict options; a bad flag becomes a UsageError. */
+export function parseOptions<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }

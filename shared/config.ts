@@ -37,7 +37,8 @@ export const envSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{1,48}$/, 'must be 1-48 letters, digits, _ or -')
     .default('tz'),
   HOST: z.string().min(1).default('127.0.0.1'),
-  PORT: port.default(8080),
+  /** 0 asks the OS for a free port (tests); the bound address is logged. */
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   DATA_DIR: z.string().min(1).default('./data'),
   LOCAL_POSTGRES_PORT: port.default(54320),

@@ -1,4 +1,13 @@
 // Every `tz` subcommand, in the order `tz --help` lists them.
 import type { CliCommand } from '../command.ts';
+import { accountsCreateCommand } from './accounts.ts';
+import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './keys.ts';
+import { migrateCommand } from './migrate.ts';
 
-export const cliCommands: readonly CliCommand[] = [];
+export const cliCommands: readonly CliCommand[] = [
+  migrateCommand,
+  accountsCreateCommand,
+  keysCreateCommand,
+  keysListCommand,
+  keysRevokeCommand,
+];

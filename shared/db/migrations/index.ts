@@ -1,0 +1,5 @@
+// Every migration, oldest first. Listed explicitly (no glob) so the set is the same
+// under tsx, a bundler or a compiled build.
+import { InitialSchema1764020000000 } from './1764020000000-initial-schema.ts';
+
+export const migrations = [InitialSchema1764020000000];

@@ -1,0 +1,40 @@
+// `npm start`: every role in one process, for a laptop or a demo. Uses DATABASE_URL and
+// REDIS_URL when set; otherwise runs an embedded PostgreSQL and/or a local redis-server.
+import { loadConfig } from './shared/config.ts';
+import { createLogger } from './shared/logger.ts';
+import { openDatabase, runMigrations } from './shared/db/data-source.ts';
+import { bootstrapFirstAccount } from './shared/db/bootstrap.ts';
+import { startEmbeddedPostgres } from './shared/local-infra/embedded-postgres.ts';
+import { ensureRedis } from './shared/local-infra/local-redis.ts';
+import { connectRedis } from './shared/redis/connection.ts';
+import { failStart, stopOnSignal, type Closable } from './shared/process/lifecycle.ts';
+import { startApiRole } from './api/api-role.ts';
+
+const parts: Closable[] = [];
+try {
+  const config = loadConfig();
+  const log = createLogger(config, { role: 'all-in-one' });
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.localPostgresPort, log });
+    parts.push(embedded);
+    databaseUrl = embedded.url;
+  }
+  const localRedis = await ensureRedis({ url: config.redis.url, dataDir: config.dataDir, log });
+  if (localRedis) parts.push(localRedis);
+  const db = await openDatabase({ url: databaseUrl, poolSize: config.dbPoolSize, applicationName: 'tz-all-in-one' });
+  parts.push({ name: 'postgres', close: () => db.destroy() });
+  const applied = await runMigrations(db);
+  if (applied.length > 0) log.info({ applied }, 'migrations applied');
+  const bootstrap = await bootstrapFirstAccount(db);
+  if (bootstrap) {
+    // Printed, never logged: this is the only time the key exists outside its owner's hands.
+    process.stdout.write(`\nCreated account "${bootstrap.account}". Its admin API key (shown once, store it now):\n${bootstrap.key}\n\n`);
+  }
+  const redis = connectRedis(config.redis.url, 'all-in-one');
+  parts.push({ name: 'redis', close: async () => void redis.disconnect() });
+  parts.push(await startApiRole({ config, log, db, redis }));
+  stopOnSignal(log, parts);
+} catch (err) {
+  failStart(err);
+}

@@ -1,0 +1,69 @@
+// One isolated system per suite: its own database (migrated), its own Redis prefix,
+// accounts and keys made directly in the database, and api processes on free ports.
+import { DataSource } from 'typeorm';
+import { openDatabase, runMigrations } from '../../shared/db/data-source.ts';
+import { AccountStore } from '../../shared/db/stores/account-store.ts';
+import { ApiKeyStore } from '../../shared/db/stores/api-key-store.ts';
+import { createTestDatabase, type TestDatabase } from './test-database.ts';
+import { deleteRedisPrefix, TEST_REDIS_URL, testRedisPrefix } from './test-redis.ts';
+import { startProcess, type RunningProcess } from './processes.ts';
+import { HttpClient } from './http-client.ts';
+
+export interface TestAccount {
+  readonly id: number;
+  readonly name: string;
+  /** A key with every scope. */
+  readonly adminKey: string;
+}
+
+export class TestSystem {
+  private readonly processes: RunningProcess[] = [];
+
+  private constructor(
+    readonly database: TestDatabase,
+    readonly db: DataSource,
+    readonly redisPrefix: string,
+  ) {}
+
+  static async create(label: string): Promise<TestSystem> {
+    const database = await createTestDatabase(label);
+    const db = await openDatabase({ url: database.url, poolSize: 4, applicationName: 'tz-test' });
+    await runMigrations(db);
+    return new TestSystem(database, db, testRedisPrefix(label));
+  }
+
+  /** Environment for any product process or `tz` command of this system. */
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      DATABASE_URL: this.database.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: this.redisPrefix,
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      ...extra,
+    };
+  }
+
+  async createAccount(name: string): Promise<TestAccount> {
+    const account = await new AccountStore(this.db).create(name);
+    const { key } = await new ApiKeyStore(this.db).create(account.id, undefined, 'test admin');
+    return { id: account.id, name: account.name, adminKey: key };
+  }
+
+  async createKey(accountId: number, scopes: string[]): Promise<string> {
+    return (await new ApiKeyStore(this.db).create(accountId, scopes)).key;
+  }
+
+  async startApi(extraEnv: Record<string, string> = {}): Promise<HttpClient> {
+    const proc = await startProcess('api/main.ts', this.env(extraEnv), 'api listening');
+    this.processes.push(proc);
+    return new HttpClient(String(proc.ready.url));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.processes.map((p) => p.stop()));
+    await this.db.destroy();
+    await this.database.drop();
+    await deleteRedisPrefix(this.redisPrefix);
+  }
+}
