@@ -22,7 +22,11 @@ try {
   }
   const localRedis = await ensureRedis({ url: config.redis.url, dataDir: config.dataDir, log });
   if (localRedis) parts.push(localRedis);
-  const db = await openDatabase({ url: databaseUrl, poolSize: config.dbPoolSize, applicationName: 'tz-all-in-one' });
+  // pglite-socket 0.2 multiplexes clients onto PGlite's single session, and a query of one
+  // pooled client can run inside another client's open transaction (we saw wrong rows and
+  // hangs under concurrent upserts). One connection per process serialises them safely.
+  const poolSize = config.databaseUrl ? config.dbPoolSize : 1;
+  const db = await openDatabase({ url: databaseUrl, poolSize, applicationName: 'tz-all-in-one' });
   parts.push({ name: 'postgres', close: () => db.destroy() });
   const applied = await runMigrations(db);
   if (applied.length > 0) log.info({ applied }, 'migrations applied');

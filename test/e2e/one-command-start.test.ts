@@ -1,0 +1,114 @@
+// `npm start` (start.ts) as a user runs it: embedded PostgreSQL when DATABASE_URL is
+// unset, an external one when set, and a redis-server from PATH when Redis is down.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startProcess, type RunningProcess } from '../helpers/processes.ts';
+import { HttpClient } from '../helpers/http-client.ts';
+import { createTestDatabase } from '../helpers/test-database.ts';
+import { deleteRedisPrefix, testRedisPrefix } from '../helpers/test-redis.ts';
+import { freePort } from '../helpers/free-port.ts';
+
+function printedKey(proc: RunningProcess): string | undefined {
+  return /admin API key[^\n]*\n(tzk_[0-9A-Za-z]{43})/.exec(proc.output())?.[1];
+}
+
+describe('npm start (e2e)', function () {
+  this.timeout(120_000);
+  const prefix = testRedisPrefix('start');
+  let dataDir: string;
+
+  before(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'tz-start-'));
+  });
+  after(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+    await deleteRedisPrefix(prefix);
+  });
+
+  describe('with DATABASE_URL unset (embedded PostgreSQL)', () => {
+    let pgPort: number;
+    let proc: RunningProcess | undefined;
+    before(async () => {
+      pgPort = await freePort();
+    });
+    afterEach(async () => {
+      await proc?.stop();
+      proc = undefined;
+    });
+
+    const env = () => ({ DATABASE_URL: '', DATA_DIR: dataDir, LOCAL_POSTGRES_PORT: String(pgPort), PORT: '0', REDIS_PREFIX: prefix });
+
+    it('migrates, prints the first admin key once, is ready, and handles concurrent writes', async () => {
+      proc = await startProcess('start.ts', env(), 'api listening', 60_000);
+      const key = printedKey(proc);
+      assert.ok(key, proc.output());
+      assert.ok(!/"msg":"[^"]*tzk_[0-9A-Za-z]{43}/.test(proc.output()), 'the key must not appear in a log line');
+      const api = new HttpClient(String(proc.ready.url), key);
+      assert.equal((await api.get('/readyz')).status, 200);
+      // Pooled connections through pglite-socket's multiplexer: concurrent transactions
+      // (upserts lock rows) must neither deadlock nor interleave.
+      const names = Array.from({ length: 12 }, (_, i) => `agent-${i % 4}`);
+      const results = await Promise.all(names.map((name, i) => api.post('/api/v1/sdk/agents', { name, version: `1.0.${i}` })));
+      assert.ok(results.every((r) => r.status === 200 || r.status === 201), JSON.stringify(results.map((r) => r.body)));
+      assert.equal(results.filter((r) => r.status === 201).length, 4);
+      const list = await api.get('/api/v1/sdk/agents');
+      assert.equal(list.body.total, 4);
+      // A failing transaction rolls back cleanly and the connection stays usable.
+      const conflict = await api.patch(`/api/v1/sdk/agents/${list.body.agents[0].id}`, { name: list.body.agents[1].name });
+      assert.equal(conflict.status, 409);
+      assert.equal((await api.get('/api/v1/sdk/agents')).body.total, 4);
+    });
+
+    it('keeps its data across restarts and prints no second key', async () => {
+      proc = await startProcess('start.ts', env(), 'api listening', 60_000);
+      assert.equal(printedKey(proc), undefined);
+      const api = new HttpClient(String(proc.ready.url));
+      assert.equal((await api.get('/readyz')).status, 200);
+    });
+  });
+
+  describe('with DATABASE_URL set', () => {
+    it('migrates the external database and serves /readyz', async () => {
+      const db = await createTestDatabase('start');
+      const proc = await startProcess('start.ts', { DATABASE_URL: db.url, DATA_DIR: dataDir, PORT: '0', REDIS_PREFIX: prefix }, 'api listening');
+      try {
+        assert.ok(printedKey(proc));
+        const ready = await new HttpClient(String(proc.ready.url)).get('/readyz');
+        assert.equal(ready.status, 200);
+      } finally {
+        await proc.stop();
+        await db.drop();
+      }
+    });
+  });
+
+  describe('with no Redis reachable', () => {
+    it('starts redis-server from PATH on the REDIS_URL port', async () => {
+      const db = await createTestDatabase('start_redis');
+      const redisPort = await freePort();
+      const proc = await startProcess(
+        'start.ts',
+        { DATABASE_URL: db.url, DATA_DIR: dataDir, PORT: '0', REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_PREFIX: prefix },
+        'api listening',
+      );
+      try {
+        assert.match(proc.output(), /started redis-server from PATH/);
+        const ready = await new HttpClient(String(proc.ready.url)).get('/readyz');
+        assert.deepEqual(ready.body.checks.redis, { ok: true });
+      } finally {
+        await proc.stop();
+        await db.drop();
+      }
+    });
+
+    it('exits with one line saying how to get Redis when redis-server is not on PATH', async () => {
+      const redisPort = await freePort();
+      await assert.rejects(
+        startProcess('start.ts', { PATH: '/nonexistent', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', PORT: '0', REDIS_URL: `redis://127.0.0.1:${redisPort}` }, 'api listening', 20_000),
+        (err: Error) => /redis-server is not on PATH: install Redis/.test(err.message) && /exited with 1/.test(err.message),
+      );
+    });
+  });
+});
