@@ -13,7 +13,8 @@ import { connectRedis } from '../shared/redis/connection.ts';
 import { RedisAgentEvents } from './agents/agent-events.ts';
 import { buildApp } from './app.ts';
 import { ApiKeyAuthenticator } from './middleware/authenticate.ts';
-import { listenForKeyRevocations } from './middleware/key-revocation-listener.ts';
+import { listenForInvalidations } from './middleware/cache-invalidation-listener.ts';
+import { AgentCache } from './agents/agent-cache.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { contextRoutes } from './routes/agent-context.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -34,10 +35,11 @@ export interface RunningApi extends Closable {
 
 export async function startApiRole({ config, log, db, redis }: ApiRoleDeps): Promise<RunningApi> {
   const keys = redisKeys(config.redis.prefix);
-  const authenticator = new ApiKeyAuthenticator(new ApiKeyStore(db), config.apiKeyCacheTtlMs);
-  const subscriber = connectRedis(config.redis.url, 'api-subscriber');
-  await listenForKeyRevocations(subscriber, keys, authenticator, log);
+  const authenticator = new ApiKeyAuthenticator(new ApiKeyStore(db), config.apiCacheTtlMs);
   const agents = new AgentStore(db);
+  const agentCache = new AgentCache(agents, config.apiCacheTtlMs);
+  const subscriber = connectRedis(config.redis.url, 'api-subscriber');
+  await listenForInvalidations(subscriber, keys, { authenticator, agents: agentCache }, log);
   const app = buildApp({
     log,
     authenticator,
@@ -48,8 +50,8 @@ export async function startApiRole({ config, log, db, redis }: ApiRoleDeps): Pro
         { name: 'postgres', check: async () => void (await db.query('SELECT 1')) },
         { name: 'redis', check: async () => void (await redis.ping()) },
       ]),
-      ...agentRoutes({ agents, events: new RedisAgentEvents(redis, keys) }),
-      ...contextRoutes({ agents, context: new AgentContextStore(db) }),
+      ...agentRoutes({ agents, reader: agentCache, events: new RedisAgentEvents(redis, keys, agentCache) }),
+      ...contextRoutes({ agents: agentCache, context: new AgentContextStore(db) }),
     ],
   });
   const server = createServer(app.callback());

@@ -43,7 +43,7 @@ export const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   LOCAL_POSTGRES_PORT: port.default(54320),
   DB_POOL_SIZE: positiveInt.max(200).default(10),
-  API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+  API_CACHE_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   MAX_BODY_BYTES: bytes(64 * 1024 * 1024).default(2 * 1024 * 1024),
   SANDBOX_POOL_SIZE: positiveInt.max(256).default(availableParallelism()),
   SANDBOX_TRUSTED_CIDRS: cidrList.default([]),
@@ -56,6 +56,10 @@ export const envSchema = z.object({
   SANDBOX_HTTP_TIMEOUT_MS: positiveInt.max(300_000).default(10_000),
   SANDBOX_HTTP_MAX_REQUEST_BYTES: bytes(64 * 1024 * 1024).default(256 * 1024),
   SANDBOX_HTTP_MAX_RESPONSE_BYTES: bytes(64 * 1024 * 1024).default(1024 * 1024),
+  SANDBOX_MAX_HOST_CALLS: positiveInt.max(1_000_000).default(10_000),
+  SANDBOX_MAX_STACK_KB: z.coerce.number().int().min(64).max(1024).default(256),
+  SANDBOX_THREAD_HEAP_MB: z.coerce.number().int().min(32).max(4096).default(128),
+  SANDBOX_KILL_GRACE_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
 });
 
 export interface SandboxSettings {
@@ -70,6 +74,14 @@ export interface SandboxSettings {
   readonly httpTimeoutMs: number;
   readonly httpMaxRequestBytes: number;
   readonly httpMaxResponseBytes: number;
+  /** Every thetazero.* call, logs included, per run: a flood guard on top of the API-call budget. */
+  readonly maxHostCalls: number;
+  /** QuickJS stack limit; must stay well under the thread's native stack (see docs/sandbox.md). */
+  readonly maxStackBytes: number;
+  /** V8 old-generation cap of each sandbox thread (worker resourceLimits). */
+  readonly threadHeapMb: number;
+  /** How long past its deadline a run may take before the pool kills its thread. */
+  readonly killGraceMs: number;
 }
 
 export interface Config {
@@ -81,7 +93,7 @@ export interface Config {
   readonly dataDir: string;
   readonly localPostgresPort: number;
   readonly dbPoolSize: number;
-  readonly apiKeyCacheTtlMs: number;
+  readonly apiCacheTtlMs: number;
   readonly sandbox: SandboxSettings;
 }
 
@@ -112,7 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR,
     localPostgresPort: e.LOCAL_POSTGRES_PORT,
     dbPoolSize: e.DB_POOL_SIZE,
-    apiKeyCacheTtlMs: e.API_KEY_CACHE_TTL_MS,
+    apiCacheTtlMs: e.API_CACHE_TTL_MS,
     sandbox: {
       poolSize: e.SANDBOX_POOL_SIZE,
       trustedCidrs: e.SANDBOX_TRUSTED_CIDRS,
@@ -125,6 +137,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       httpTimeoutMs: e.SANDBOX_HTTP_TIMEOUT_MS,
       httpMaxRequestBytes: e.SANDBOX_HTTP_MAX_REQUEST_BYTES,
       httpMaxResponseBytes: e.SANDBOX_HTTP_MAX_RESPONSE_BYTES,
+      maxHostCalls: e.SANDBOX_MAX_HOST_CALLS,
+      maxStackBytes: e.SANDBOX_MAX_STACK_KB * 1024,
+      threadHeapMb: e.SANDBOX_THREAD_HEAP_MB,
+      killGraceMs: e.SANDBOX_KILL_GRACE_MS,
     },
   });
 }

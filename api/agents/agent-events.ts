@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { AgentRow } from '../../shared/db/entities/agent.ts';
 import type { RedisKeys } from '../../shared/redis/keys.ts';
 import type { Principal } from '../middleware/authenticate.ts';
+import type { AgentCache } from './agent-cache.ts';
 
 export type AgentChange = 'created' | 'updated' | 'deleted';
 
@@ -11,13 +12,16 @@ export interface AgentEvents {
   changed(actor: Principal, agent: AgentRow, change: AgentChange): Promise<void>;
 }
 
+/** Invalidates this process's cache at once, then tells the other api processes. */
 export class RedisAgentEvents implements AgentEvents {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    private readonly cache: AgentCache,
   ) {}
 
   async changed(_actor: Principal, agent: AgentRow): Promise<void> {
+    this.cache.invalidate(agent.id);
     await this.redis.publish(this.keys.agentChangedChannel, String(agent.id));
   }
 }

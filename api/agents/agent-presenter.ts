@@ -2,7 +2,21 @@
 import type { AgentRow } from '../../shared/db/entities/agent.ts';
 import { SANDBOX_TEMPLATES } from '../../shared/sandbox-templates.ts';
 
+// Cached rows are shared, immutable objects: memoising their presentation keeps the hot
+// GET path from rebuilding the same JSON shape on every request.
+const presented = { withCode: new WeakMap<AgentRow, Record<string, unknown>>(), withoutCode: new WeakMap<AgentRow, Record<string, unknown>>() };
+
 export function presentAgent(row: AgentRow, options: { withCode: boolean }): Record<string, unknown> {
+  const memo = options.withCode ? presented.withCode : presented.withoutCode;
+  let agent = memo.get(row);
+  if (!agent) {
+    agent = buildAgent(row, options);
+    memo.set(row, agent);
+  }
+  return agent;
+}
+
+function buildAgent(row: AgentRow, options: { withCode: boolean }): Record<string, unknown> {
   const agent: Record<string, unknown> = {
     id: row.id,
     name: row.name,

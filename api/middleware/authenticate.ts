@@ -20,7 +20,8 @@ export interface ApiKeyLookup {
 const MAX_CACHED_KEYS = 10_000;
 
 export class ApiKeyAuthenticator {
-  private readonly cache = new Map<string, { principal: Principal; expiresAt: number }>();
+  /** Keyed by the presented key itself so a hit costs no hashing; entries keep the hash for eviction. */
+  private readonly cache = new Map<string, { principal: Principal; hash: string; expiresAt: number }>();
   /** Bumped on every invalidation so a lookup that raced a revocation is not cached. */
   private generation = 0;
 
@@ -34,10 +35,10 @@ export class ApiKeyAuthenticator {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     if (!match) throw errors.unauthenticated('missing Authorization: Bearer tzk_... header');
     const key = match[1]!;
+    const cached = this.cache.get(key);
+    if (cached && cached.expiresAt > this.now()) return cached.principal;
     if (!looksLikeApiKey(key)) throw errors.unauthenticated('malformed API key');
     const hash = hashApiKey(key);
-    const cached = this.cache.get(hash);
-    if (cached && cached.expiresAt > this.now()) return cached.principal;
     const generation = this.generation;
     const row = await this.lookup.findActiveByHash(hash);
     // Unknown and revoked keys are not cached: a key created a moment ago must work.
@@ -45,14 +46,14 @@ export class ApiKeyAuthenticator {
     const principal: Principal = { keyId: row.id, accountId: row.accountId, keyPrefix: row.prefix, scopes: row.scopes };
     if (this.ttlMs > 0 && generation === this.generation) {
       if (this.cache.size >= MAX_CACHED_KEYS) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(hash, { principal, expiresAt: this.now() + this.ttlMs });
+      this.cache.set(key, { principal, hash, expiresAt: this.now() + this.ttlMs });
     }
     return principal;
   }
 
   invalidate(keyHash: string): void {
     this.generation++;
-    this.cache.delete(keyHash);
+    for (const [key, entry] of this.cache) if (entry.hash === keyHash) this.cache.delete(key);
   }
 
   flush(): void {

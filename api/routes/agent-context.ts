@@ -1,7 +1,7 @@
 // The agent context store: /api/v1/sdk/agents/:id/context[/:key].
 import { errors } from '../../shared/errors.ts';
 import type { AgentContextStore } from '../../shared/db/stores/agent-context-store.ts';
-import type { AgentStore } from '../../shared/db/stores/agent-store.ts';
+import type { AgentReader } from '../agents/agent-cache.ts';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
 import { errorBody } from '../schemas/common.ts';
 import {
@@ -14,7 +14,7 @@ import {
 } from '../schemas/agent-schemas.ts';
 
 export interface ContextRouteDeps {
-  readonly agents: AgentStore;
+  readonly agents: AgentReader;
   readonly context: AgentContextStore;
 }
 

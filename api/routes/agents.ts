@@ -14,9 +14,12 @@ import {
   registerAgentBody,
 } from '../schemas/agent-schemas.ts';
 import type { AgentEvents } from '../agents/agent-events.ts';
+import type { AgentReader } from '../agents/agent-cache.ts';
 
 export interface AgentRouteDeps {
   readonly agents: AgentStore;
+  /** Cached reads; writes go to the store and invalidate through `events`. */
+  readonly reader: AgentReader;
   readonly events: AgentEvents;
 }
 
@@ -82,7 +85,7 @@ export function agentRoutes(deps: AgentRouteDeps): RouteSpec[] {
         ...errorResponses,
       },
       async handle({ params, principal }) {
-        const row = await deps.agents.get(principal.accountId, params.id);
+        const row = await deps.reader.get(principal.accountId, params.id);
         if (!row) throw errors.notFound(`agent ${params.id}`);
         return { status: 200, body: { success: true, agent: presentAgent(row, { withCode: true }) } };
       },

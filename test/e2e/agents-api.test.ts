@@ -280,6 +280,19 @@ describe('agent registry API (e2e)', function () {
       assert.equal((await a.get(`${AGENTS}/${agent.id}`)).body.agent.version, '1.0.0');
     });
 
+    it('shows a write on one api process to reads on another at once (cache invalidation)', async () => {
+      const second = (await system.startApi()).withKey(alice.adminKey);
+      const agent = await register(a, { name: 'cached', version: '1.0.0' });
+      assert.equal((await second.get(`${AGENTS}/${agent.id}`)).body.agent.version, '1.0.0');
+      assert.equal((await a.patch(`${AGENTS}/${agent.id}`, { version: '2.0.0' })).status, 200);
+      assert.equal((await second.get(`${AGENTS}/${agent.id}`)).body.agent.version, '2.0.0');
+      await register(a, { name: 'cached', version: '3.0.0' });
+      assert.equal((await second.get(`${AGENTS}/${agent.id}`)).body.agent.version, '3.0.0');
+      assert.equal((await a.delete(`${AGENTS}/${agent.id}`)).status, 200);
+      assert.equal((await second.get(`${AGENTS}/${agent.id}`)).status, 404);
+      assert.equal((await second.get(`${AGENTS}/${agent.id}/context`)).status, 404);
+    });
+
     it('lets two accounts use the same agent name independently', async () => {
       const mine = await register(a, { name: 'shared-name' });
       const theirs = await register(b, { name: 'shared-name' });

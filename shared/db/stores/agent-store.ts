@@ -30,6 +30,11 @@ export class AgentStore {
     return this.db.getRepository(AgentEntity).findOneBy({ account_id: accountId, id });
   }
 
+  /** Unscoped by account: only for caches that apply the tenant check themselves. */
+  async getById(id: number): Promise<AgentRow | null> {
+    return this.db.getRepository(AgentEntity).findOneBy({ id });
+  }
+
   /**
    * Registers or updates the agent named `name`. `build` sees the current row (locked)
    * or null and returns the full values to store; it may throw to refuse. Concurrent
