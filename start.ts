@@ -9,6 +9,7 @@ import { ensureRedis } from './shared/local-infra/local-redis.ts';
 import { connectRedis } from './shared/redis/connection.ts';
 import { failStart, stopOnSignal, type Closable } from './shared/process/lifecycle.ts';
 import { startApiRole } from './api/api-role.ts';
+import { startSchedulerRole } from './scheduler/scheduler-role.ts';
 
 const parts: Closable[] = [];
 try {
@@ -37,6 +38,7 @@ try {
   }
   const redis = connectRedis(config.redis.url, 'all-in-one');
   parts.push({ name: 'redis', close: async () => void redis.disconnect() });
+  parts.push(await startSchedulerRole({ config, log, db, redis }));
   parts.push(await startApiRole({ config, log, db, redis }));
   stopOnSignal(log, parts);
 } catch (err) {

@@ -18,6 +18,10 @@ import { AgentCache } from './agents/agent-cache.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { contextRoutes } from './routes/agent-context.ts';
 import { healthRoutes } from './routes/health.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { AuditFanout } from './streams/audit-fanout.ts';
+import { auditStreamRoutes } from './streams/audit-stream-route.ts';
+import { AuditStore } from '../shared/db/stores/audit-store.ts';
 
 export const API_VERSION = '1.1.0';
 
@@ -40,6 +44,9 @@ export async function startApiRole({ config, log, db, redis }: ApiRoleDeps): Pro
   const agentCache = new AgentCache(agents, config.apiCacheTtlMs);
   const subscriber = connectRedis(config.redis.url, 'api-subscriber');
   await listenForInvalidations(subscriber, keys, { authenticator, agents: agentCache }, log);
+  const fanout = new AuditFanout(subscriber, keys, log);
+  await fanout.start();
+  const audit = new AuditStore(db);
   const app = buildApp({
     log,
     authenticator,
@@ -52,6 +59,8 @@ export async function startApiRole({ config, log, db, redis }: ApiRoleDeps): Pro
       ]),
       ...agentRoutes({ agents, reader: agentCache, events: new RedisAgentEvents(redis, keys, agentCache) }),
       ...contextRoutes({ agents: agentCache, context: new AgentContextStore(db) }),
+      ...auditRoutes({ audit }),
+      ...auditStreamRoutes({ audit, fanout, log, keepaliveMs: config.audit.streamKeepaliveMs, maxAgeMs: config.audit.streamMaxAgeMs }),
     ],
   });
   const server = createServer(app.callback());

@@ -1,5 +1,6 @@
 // The shape of one `tz` subcommand. Commands print results on stdout and
 // diagnostics on stderr, and return the process exit code.
+import { userInfo } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, type Config } from '../shared/config.ts';
 
@@ -39,4 +40,15 @@ export function parseOptions<O extends NonNullable<ParseArgsConfig['options']>>(
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+/** The audit actor for changes made through the CLI: `cli:<os user>`. */
+export function cliActor(): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username.replace(/[^A-Za-z0-9._@-]/g, '_').slice(0, 64) || 'unknown';
+  } catch {
+    // no passwd entry (some containers): keep "unknown"
+  }
+  return `cli:${user}`;
 }

@@ -45,6 +45,10 @@ export const envSchema = z.object({
   DB_POOL_SIZE: positiveInt.max(200).default(10),
   API_CACHE_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   MAX_BODY_BYTES: bytes(64 * 1024 * 1024).default(2 * 1024 * 1024),
+  AUDIT_RECORDER_BATCH_SIZE: positiveInt.max(10_000).default(1000),
+  AUDIT_RECORDER_LEASE_MS: positiveInt.min(300).max(600_000).default(10_000),
+  AUDIT_STREAM_KEEPALIVE_MS: positiveInt.max(600_000).default(15_000),
+  AUDIT_STREAM_MAX_AGE_MS: positiveInt.max(86_400_000).default(600_000),
   SANDBOX_POOL_SIZE: positiveInt.max(256).default(availableParallelism()),
   SANDBOX_TRUSTED_CIDRS: cidrList.default([]),
   SANDBOX_API_CALLS_PER_MINUTE: positiveInt.default(60),
@@ -94,6 +98,12 @@ export interface Config {
   readonly localPostgresPort: number;
   readonly dbPoolSize: number;
   readonly apiCacheTtlMs: number;
+  readonly audit: {
+    readonly recorderBatchSize: number;
+    readonly recorderLeaseMs: number;
+    readonly streamKeepaliveMs: number;
+    readonly streamMaxAgeMs: number;
+  };
   readonly sandbox: SandboxSettings;
 }
 
@@ -125,6 +135,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     localPostgresPort: e.LOCAL_POSTGRES_PORT,
     dbPoolSize: e.DB_POOL_SIZE,
     apiCacheTtlMs: e.API_CACHE_TTL_MS,
+    audit: {
+      recorderBatchSize: e.AUDIT_RECORDER_BATCH_SIZE,
+      recorderLeaseMs: e.AUDIT_RECORDER_LEASE_MS,
+      streamKeepaliveMs: e.AUDIT_STREAM_KEEPALIVE_MS,
+      streamMaxAgeMs: e.AUDIT_STREAM_MAX_AGE_MS,
+    },
     sandbox: {
       poolSize: e.SANDBOX_POOL_SIZE,
       trustedCidrs: e.SANDBOX_TRUSTED_CIDRS,

@@ -15,6 +15,7 @@ import {
 } from '../schemas/agent-schemas.ts';
 import type { AgentEvents } from '../agents/agent-events.ts';
 import type { AgentReader } from '../agents/agent-cache.ts';
+import { agentAuditHook } from '../agents/agent-audit.ts';
 
 export interface AgentRouteDeps {
   readonly agents: AgentStore;
@@ -47,8 +48,11 @@ export function agentRoutes(deps: AgentRouteDeps): RouteSpec[] {
         ...errorResponses,
       },
       async handle({ body, principal }) {
-        const { row, created } = await deps.agents.upsertByName(principal.accountId, body.name, (existing) =>
-          agentValuesFromRegister(body, existing),
+        const { row, created } = await deps.agents.upsertByName(
+          principal.accountId,
+          body.name,
+          (existing) => agentValuesFromRegister(body, existing),
+          agentAuditHook(principal.keyPrefix),
         );
         await deps.events.changed(principal, row, created ? 'created' : 'updated');
         return { status: created ? 201 : 200, body: { success: true, agent: presentAgent(row, { withCode: true }) } };
@@ -105,7 +109,12 @@ export function agentRoutes(deps: AgentRouteDeps): RouteSpec[] {
         ...errorResponses,
       },
       async handle({ params, body, principal }) {
-        const row = await deps.agents.update(principal.accountId, params.id, (existing) => agentValuesFromPatch(body, existing));
+        const row = await deps.agents.update(
+          principal.accountId,
+          params.id,
+          (existing) => agentValuesFromPatch(body, existing),
+          agentAuditHook(principal.keyPrefix),
+        );
         if (!row) throw errors.notFound(`agent ${params.id}`);
         await deps.events.changed(principal, row, 'updated');
         return { status: 200, body: { success: true, agent: presentAgent(row, { withCode: true }) } };
@@ -124,8 +133,8 @@ export function agentRoutes(deps: AgentRouteDeps): RouteSpec[] {
         ...errorResponses,
       },
       async handle({ params, principal }) {
-        const row = await deps.agents.get(principal.accountId, params.id);
-        if (!row || !(await deps.agents.delete(principal.accountId, params.id))) throw errors.notFound(`agent ${params.id}`);
+        const row = await deps.agents.delete(principal.accountId, params.id, agentAuditHook(principal.keyPrefix));
+        if (!row) throw errors.notFound(`agent ${params.id}`);
         await deps.events.changed(principal, row, 'deleted');
         return { status: 200, body: { success: true, deleted: { id: params.id, name: row.name } } };
       },

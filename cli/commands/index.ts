@@ -1,8 +1,10 @@
 // Every `tz` subcommand, in the order `tz --help` lists them.
 import type { CliCommand } from '../command.ts';
 import { accountsCreateCommand } from './accounts.ts';
+import { auditVerifyCommand } from './audit.ts';
 import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
+import { sandboxRunCommand } from './sandbox.ts';
 
 export const cliCommands: readonly CliCommand[] = [
   migrateCommand,
@@ -10,4 +12,6 @@ export const cliCommands: readonly CliCommand[] = [
   keysCreateCommand,
   keysListCommand,
   keysRevokeCommand,
+  auditVerifyCommand,
+  sandboxRunCommand,
 ];

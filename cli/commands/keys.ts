@@ -4,7 +4,7 @@ import { ApiKeyStore } from '../../shared/db/stores/api-key-store.ts';
 import { publishKeyRevoked } from '../../shared/keys/key-revocation.ts';
 import { redisKeys } from '../../shared/redis/keys.ts';
 import { withDatabase, withRedis } from '../cli-resources.ts';
-import { parseOptions as parse, UsageError, type CliCommand } from '../command.ts';
+import { cliActor, parseOptions as parse, UsageError, type CliCommand } from '../command.ts';
 
 export const keysCreateCommand: CliCommand = {
   words: ['keys', 'create'],
@@ -21,7 +21,7 @@ export const keysCreateCommand: CliCommand = {
     const scopes = typeof values.scopes === 'string' ? values.scopes.split(',').map((s: string) => s.trim()).filter(Boolean) : undefined;
     const created = await withDatabase(io.config(), async (db) => {
       const account = await new AccountStore(db).requireByName(values.account as string);
-      return new ApiKeyStore(db).create(account.id, scopes, typeof values.label === 'string' ? values.label : undefined);
+      return new ApiKeyStore(db).create(account.id, scopes, typeof values.label === 'string' ? values.label : undefined, cliActor());
     });
     io.out(`created key ${created.row.prefix} for account ${values.account} with scopes ${created.row.scopes.join(',')}`);
     io.out('store it now: it will not be shown again');
@@ -56,7 +56,7 @@ export const keysRevokeCommand: CliCommand = {
   async run(args, io) {
     if (args.length !== 1) throw new UsageError('expected the key or its display prefix');
     const config = io.config();
-    const row = await withDatabase(config, (db) => new ApiKeyStore(db).revoke(args[0]!));
+    const row = await withDatabase(config, (db) => new ApiKeyStore(db).revoke(args[0]!, cliActor()));
     await withRedis(config, (redis) => publishKeyRevoked(redis, redisKeys(config.redis.prefix), row.key_hash));
     io.out(`revoked key ${row.prefix}`);
     return 0;

@@ -9,7 +9,7 @@ export const DEFAULT_ACCOUNT = 'default';
 export async function bootstrapFirstAccount(db: DataSource): Promise<{ account: string; key: string } | null> {
   const accounts = new AccountStore(db);
   if ((await accounts.count()) > 0) return null;
-  const account = await accounts.create(DEFAULT_ACCOUNT);
-  const created = await new ApiKeyStore(db).create(account.id, ['admin'], 'bootstrap admin key');
+  const account = await accounts.create(DEFAULT_ACCOUNT, 'system');
+  const created = await new ApiKeyStore(db).create(account.id, ['admin'], 'bootstrap admin key', 'system');
   return { account: account.name, key: created.key };
 }

@@ -45,19 +45,29 @@ export class TestSystem {
   }
 
   async createAccount(name: string): Promise<TestAccount> {
-    const account = await new AccountStore(this.db).create(name);
-    const { key } = await new ApiKeyStore(this.db).create(account.id, undefined, 'test admin');
+    const account = await new AccountStore(this.db).create(name, 'system');
+    const { key } = await new ApiKeyStore(this.db).create(account.id, undefined, 'test admin', 'system');
     return { id: account.id, name: account.name, adminKey: key };
   }
 
   async createKey(accountId: number, scopes: string[]): Promise<string> {
-    return (await new ApiKeyStore(this.db).create(accountId, scopes)).key;
+    return (await new ApiKeyStore(this.db).create(accountId, scopes, undefined, 'system')).key;
   }
 
   async startApi(extraEnv: Record<string, string> = {}): Promise<HttpClient> {
     const proc = await startProcess('api/main.ts', this.env(extraEnv), 'api listening');
     this.processes.push(proc);
     return new HttpClient(String(proc.ready.url));
+  }
+
+  async startScheduler(extraEnv: Record<string, string> = {}): Promise<RunningProcess> {
+    const proc = await startProcess('scheduler/main.ts', this.env(extraEnv), 'scheduler started');
+    this.processes.push(proc);
+    return proc;
+  }
+
+  processByPid(pid: number): RunningProcess | undefined {
+    return this.processes.find((p) => p.child.pid === pid);
   }
 
   async stop(): Promise<void> {

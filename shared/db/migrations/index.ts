@@ -1,5 +1,6 @@
 // Every migration, oldest first. Listed explicitly (no glob) so the set is the same
 // under tsx, a bundler or a compiled build.
 import { InitialSchema1764020000000 } from './1764020000000-initial-schema.ts';
+import { AuditTrail1764030000000 } from './1764030000000-audit-trail.ts';
 
-export const migrations = [InitialSchema1764020000000];
+export const migrations = [InitialSchema1764020000000, AuditTrail1764030000000];

@@ -8,6 +8,9 @@ const UNIQUE_VIOLATION = '23505';
 
 export type AgentValues = Omit<AgentRow, 'id' | 'account_id' | 'created_at' | 'updated_at'>;
 
+/** Runs inside the write's transaction: what it writes commits or rolls back with it. */
+export type AgentWriteHook = (tx: EntityManager, row: AgentRow, change: 'created' | 'updated' | 'deleted', before: AgentRow | null) => Promise<void>;
+
 export interface Page<T> {
   readonly rows: T[];
   readonly total: number;
@@ -44,12 +47,14 @@ export class AgentStore {
     accountId: number,
     name: string,
     build: (existing: AgentRow | null) => AgentValues,
+    onWrite?: AgentWriteHook,
   ): Promise<{ row: AgentRow; created: boolean }> {
     for (let attempt = 0; ; attempt++) {
       const result = await this.db.transaction(async (tx) => {
         const existing = await this.lockByName(tx, accountId, name);
         if (existing) {
           const row = await this.write(tx, existing, build(existing));
+          await onWrite?.(tx, row, 'updated', existing);
           return { row, created: false };
         }
         const inserted = await tx
@@ -62,7 +67,9 @@ export class AgentStore {
           .execute();
         const id = (inserted.raw[0] as { id: string } | undefined)?.id;
         if (id === undefined) return null; // lost the race to a concurrent insert; retry as an update
-        return { row: (await tx.getRepository(AgentEntity).findOneByOrFail({ id: Number(id) })), created: true };
+        const row = await tx.getRepository(AgentEntity).findOneByOrFail({ id: Number(id) });
+        await onWrite?.(tx, row, 'created', null);
+        return { row, created: true };
       });
       if (result) return result;
       if (attempt >= 2) throw new Error('agent upsert did not converge');
@@ -70,7 +77,12 @@ export class AgentStore {
   }
 
   /** Applies `build` to the locked row; null when the agent is not the account's. */
-  async update(accountId: number, id: number, build: (existing: AgentRow) => AgentValues): Promise<AgentRow | null> {
+  async update(
+    accountId: number,
+    id: number,
+    build: (existing: AgentRow) => AgentValues,
+    onWrite?: AgentWriteHook,
+  ): Promise<AgentRow | null> {
     return this.db.transaction(async (tx) => {
       const existing = await tx
         .getRepository(AgentEntity)
@@ -79,13 +91,26 @@ export class AgentStore {
         .where('a.id = :id AND a.account_id = :accountId', { id, accountId })
         .getOne();
       if (!existing) return null;
-      return this.write(tx, existing, build(existing));
+      const row = await this.write(tx, existing, build(existing));
+      await onWrite?.(tx, row, 'updated', existing);
+      return row;
     });
   }
 
-  async delete(accountId: number, id: number): Promise<boolean> {
-    const result = await this.db.getRepository(AgentEntity).delete({ account_id: accountId, id });
-    return (result.affected ?? 0) > 0;
+  /** Deletes the agent (its context and executions cascade); null when not the account's. */
+  async delete(accountId: number, id: number, onWrite?: AgentWriteHook): Promise<AgentRow | null> {
+    return this.db.transaction(async (tx) => {
+      const existing = await tx
+        .getRepository(AgentEntity)
+        .createQueryBuilder('a')
+        .setLock('pessimistic_write')
+        .where('a.id = :id AND a.account_id = :accountId', { id, accountId })
+        .getOne();
+      if (!existing) return null;
+      await tx.getRepository(AgentEntity).delete({ id });
+      await onWrite?.(tx, existing, 'deleted', existing);
+      return existing;
+    });
   }
 
   private async lockByName(tx: EntityManager, accountId: number, name: string): Promise<AgentRow | null> {

@@ -4,6 +4,9 @@ import { errors } from '../../errors.ts';
 import { DISPLAY_PREFIX_PATTERN, generateApiKey, hashApiKey, looksLikeApiKey } from '../../keys/api-key.ts';
 import { isKeyScope, KEY_SCOPES, type KeyScope } from '../../permissions/key-scopes.ts';
 import { ApiKeyEntity, type ApiKeyRow } from '../entities/api-key.ts';
+import { auditEvent } from '../../audit/audit-event.ts';
+import { writeAuditOutbox } from '../../audit/audit-sink.ts';
+import { summarize } from '../../audit/summarize.ts';
 
 export interface ActiveApiKey {
   readonly id: number;
@@ -21,28 +24,40 @@ export class ApiKeyStore {
   constructor(private readonly db: DataSource) {}
 
   /** Every scope when `scopes` is omitted. Unknown scopes are refused, not dropped. */
-  async create(accountId: number, scopes?: readonly string[], label?: string): Promise<CreatedApiKey> {
+  async create(accountId: number, scopes: readonly string[] | undefined, label: string | undefined, actor: string): Promise<CreatedApiKey> {
     const wanted = scopes ?? KEY_SCOPES;
     const unknown = wanted.filter((s) => !isKeyScope(s));
     if (unknown.length > 0) {
       throw errors.validation('scopes', `unknown key scope ${unknown.join(', ')}; known: ${KEY_SCOPES.join(', ')}`);
     }
     if (wanted.length === 0) throw errors.validation('scopes', 'a key needs at least one scope');
-    const repo = this.db.getRepository(ApiKeyEntity);
     // A display-prefix collision (47 bits) is astronomically rare; retry rather than fail.
     for (let attempt = 0; attempt < 3; attempt++) {
       const generated = generateApiKey();
-      const exists = await repo.existsBy({ prefix: generated.prefix });
-      if (exists) continue;
-      const row = await repo.save({
-        account_id: accountId,
-        prefix: generated.prefix,
-        key_hash: generated.hash,
-        scopes: [...new Set(wanted as readonly KeyScope[])],
-        label: label ?? null,
-        revoked_at: null,
+      const created = await this.db.transaction(async (tx) => {
+        const repo = tx.getRepository(ApiKeyEntity);
+        if (await repo.existsBy({ prefix: generated.prefix })) return null;
+        const row = (await repo.save({
+          account_id: accountId,
+          prefix: generated.prefix,
+          key_hash: generated.hash,
+          scopes: [...new Set(wanted as readonly KeyScope[])],
+          label: label ?? null,
+          revoked_at: null,
+        })) as ApiKeyRow;
+        await writeAuditOutbox(tx, [
+          auditEvent({
+            accountId,
+            actor,
+            actionType: 'key_created',
+            description: `API key ${row.prefix} created`,
+            inputSummary: summarize({ label: row.label }),
+            permissionState: { key_scopes: row.scopes },
+          }),
+        ]);
+        return row;
       });
-      return { key: generated.key, row: row as ApiKeyRow };
+      if (created) return { key: generated.key, row: created };
     }
     throw new Error('could not allocate a unique key prefix');
   }
@@ -58,17 +73,28 @@ export class ApiKeyStore {
   }
 
   /** Accepts the whole key or its display prefix. Revoking twice is not an error. */
-  async revoke(keyOrPrefix: string): Promise<ApiKeyRow> {
-    const repo = this.db.getRepository(ApiKeyEntity);
-    let row: ApiKeyRow | null;
-    if (looksLikeApiKey(keyOrPrefix)) row = await repo.findOneBy({ key_hash: hashApiKey(keyOrPrefix) });
-    else if (DISPLAY_PREFIX_PATTERN.test(keyOrPrefix)) row = await repo.findOneBy({ prefix: keyOrPrefix });
+  async revoke(keyOrPrefix: string, actor: string): Promise<ApiKeyRow> {
+    let where: { key_hash: string } | { prefix: string };
+    if (looksLikeApiKey(keyOrPrefix)) where = { key_hash: hashApiKey(keyOrPrefix) };
+    else if (DISPLAY_PREFIX_PATTERN.test(keyOrPrefix)) where = { prefix: keyOrPrefix };
     else throw errors.validation('key', 'expected a whole tzk_ key or its 12-character display prefix');
-    if (!row) throw errors.notFound('API key');
-    if (!row.revoked_at) {
-      await repo.update({ id: row.id }, { revoked_at: new Date() });
-      row = (await repo.findOneBy({ id: row.id }))!;
-    }
-    return row;
+    return this.db.transaction(async (tx) => {
+      const repo = tx.getRepository(ApiKeyEntity);
+      const row = await repo.createQueryBuilder('k').setLock('pessimistic_write').where(where).getOne();
+      if (!row) throw errors.notFound('API key');
+      if (row.revoked_at) return row;
+      row.revoked_at = new Date();
+      await repo.update({ id: row.id }, { revoked_at: row.revoked_at });
+      await writeAuditOutbox(tx, [
+        auditEvent({
+          accountId: row.account_id,
+          actor,
+          actionType: 'key_revoked',
+          description: `API key ${row.prefix} revoked`,
+          permissionState: { key_scopes: row.scopes },
+        }),
+      ]);
+      return row;
+    });
   }
 }
