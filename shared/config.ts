@@ -45,7 +45,7 @@ export const envSchema = z.object({
   DB_POOL_SIZE: positiveInt.max(200).default(10),
   API_CACHE_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   MAX_BODY_BYTES: bytes(64 * 1024 * 1024).default(2 * 1024 * 1024),
-  AUDIT_RECORDER_BATCH_SIZE: positiveInt.max(10_000).default(1000),
+  AUDIT_RECORDER_BATCH_SIZE: positiveInt.max(20_000).default(5000),
   AUDIT_RECORDER_LEASE_MS: positiveInt.min(300).max(600_000).default(10_000),
   AUDIT_STREAM_KEEPALIVE_MS: positiveInt.max(600_000).default(15_000),
   AUDIT_STREAM_MAX_AGE_MS: positiveInt.max(86_400_000).default(600_000),

@@ -22,7 +22,7 @@ import type { Closable } from '../../shared/process/lifecycle.ts';
 import type { RedisKeys } from '../../shared/redis/keys.ts';
 import { RedisLease } from '../../shared/redis/lease.ts';
 import { AuditPartitions } from './audit-partitions.ts';
-import { writeChainBatch, type CommittedRecord, type WriteOutcome } from './chain-writer.ts';
+import { prepareChainBatch, writeChainBatch, type ChainHeads, type CommittedRecord, type PreparedBatch, type WriteOutcome } from './chain-writer.ts';
 
 export interface RecorderOptions {
   readonly batchSize: number;
@@ -32,10 +32,19 @@ export interface RecorderOptions {
   readonly leaseMs: number;
 }
 
-export const DEFAULT_RECORDER_OPTIONS: RecorderOptions = { batchSize: 1000, blockMs: 50, leaseMs: 10_000 };
+export const DEFAULT_RECORDER_OPTIONS: RecorderOptions = { batchSize: 5000, blockMs: 50, leaseMs: 10_000 };
 
 type StreamEntry = [id: string, fields: string[]];
 type DeadLetter = { id: string; raw: string; reason: string };
+interface ParsedBatch {
+  readonly ids: string[];
+  readonly events: AuditEvent[];
+  readonly deadLetters: DeadLetter[];
+  /** Chained ahead against the heads the previous batch will leave, when known. */
+  prepared?: PreparedBatch;
+}
+
+const noWrite = (): WriteOutcome => ({ records: [], duplicates: 0, orphans: [], heads: new Map(), usedPrepared: false });
 
 export interface RecorderDeps {
   readonly db: DataSource;
@@ -56,6 +65,10 @@ export class AuditRecorder implements Closable {
   private readonly lease: RedisLease;
   private stopped = false;
   private loop: Promise<void> = Promise.resolve();
+  /** Acknowledgements run behind the next batch's transaction; awaited before standing down. */
+  private acks: Promise<void> = Promise.resolve();
+  /** Chain heads as of our last commit: the prediction next batches are prepared against. */
+  private heads: ChainHeads = new Map();
 
   constructor(private readonly deps: RecorderDeps) {
     this.options = { ...DEFAULT_RECORDER_OPTIONS, ...deps.options };
@@ -78,6 +91,7 @@ export class AuditRecorder implements Closable {
   async close(): Promise<void> {
     this.stopped = true;
     await this.loop;
+    await this.acks;
     await this.lease.release().catch(() => undefined);
   }
 
@@ -86,6 +100,13 @@ export class AuditRecorder implements Closable {
     let renewedAt = 0;
     let backlog = true;
     let failures = 0;
+    // While one batch commits, the next is read and parsed: PostgreSQL and Node then work
+    // in parallel. Only new entries ('>') are prefetched; pending ones are re-read in order.
+    let prefetched: Promise<ParsedBatch> | null = null;
+    const dropPrefetch = async () => {
+      if (prefetched) await prefetched.catch(() => undefined);
+      prefetched = null;
+    };
     while (!this.stopped) {
       try {
         if (Date.now() - renewedAt >= this.options.leaseMs / 3 || !this.lease.isHeld) {
@@ -98,6 +119,8 @@ export class AuditRecorder implements Closable {
             backlog = true;
           } else if (!held && wasHeld) {
             log.warn({ consumer: this.consumer }, 'audit recorder lease lost; standing by');
+            await dropPrefetch();
+            await this.acks;
           }
           if (!held) {
             await sleep(Math.min(500, this.options.leaseMs / 3));
@@ -105,14 +128,37 @@ export class AuditRecorder implements Closable {
           }
         }
         const drained = await this.outboxStep();
-        let entries = await this.read(backlog ? '0' : '>', drained > 0 ? 0 : this.options.blockMs);
-        if (backlog && entries.length === 0) {
-          backlog = false;
-          entries = await this.read('>', drained > 0 ? 0 : this.options.blockMs);
+        if (backlog) {
+          const pending = parseEntries(await this.read('0', 0));
+          if (pending.ids.length > 0) {
+            await this.processStream(pending);
+            await this.acks; // or the next '0' read returns the same entries again
+          } else backlog = false;
+          continue;
         }
-        if (entries.length > 0) await this.processStream(entries);
+        const batch: ParsedBatch = await (prefetched ?? this.readParsed(drained > 0 ? 0 : this.options.blockMs));
+        if (batch.ids.length > 0) {
+          batch.prepared ??= this.prepare(batch.events, this.heads);
+          // Read the next entries now; parse and chain them while PostgreSQL inserts this batch.
+          const predicted = batch.prepared.headsAfter;
+          let ready: StreamEntry[] | null = null;
+          let next: ParsedBatch | null = null;
+          const reading = this.read('>', 0).then((entries) => (ready = entries));
+          const prepareNext = () => {
+            if (ready && !next) {
+              next = parseEntries(ready);
+              next.prepared = this.prepare(next.events, predicted);
+            }
+          };
+          prefetched = reading.then(() => {
+            prepareNext();
+            return next!;
+          });
+          await this.processStream(batch, prepareNext);
+        } else prefetched = null;
         failures = 0;
       } catch (err) {
+        await dropPrefetch();
         if (this.stopped) break;
         failures++;
         backlog = true;
@@ -120,6 +166,17 @@ export class AuditRecorder implements Closable {
         await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
       }
     }
+    await dropPrefetch();
+  }
+
+  private async readParsed(blockMs: number): Promise<ParsedBatch> {
+    return parseEntries(await this.read('>', blockMs));
+  }
+
+  private prepare(events: readonly AuditEvent[], heads: ChainHeads): PreparedBatch {
+    const now = new Date();
+    void this.partitions.ensure(now);
+    return prepareChainBatch(events, heads, now);
   }
 
   /** A new leader takes over every entry left pending by earlier consumers. */
@@ -142,30 +199,26 @@ export class AuditRecorder implements Closable {
     const args: (string | number)[] = ['GROUP', keys.auditConsumerGroup, this.consumer, 'COUNT', this.options.batchSize];
     if (from === '>' && blockMs > 0) args.push('BLOCK', blockMs);
     const reply = (await reader.call('XREADGROUP', ...args, 'STREAMS', keys.auditStream, from)) as [string, StreamEntry[]][] | null;
-    // Entries deleted after delivery come back with null fields: nothing to record.
     return reply?.[0]?.[1] ?? [];
   }
 
-  private async processStream(entries: StreamEntry[]): Promise<void> {
+  private async processStream(batch: ParsedBatch, whileInserting?: () => void): Promise<void> {
     const { redis, keys, db } = this.deps;
-    const events: AuditEvent[] = [];
-    const deadLetters: DeadLetter[] = [];
-    for (const [id, fields] of entries) {
-      if (fields === null) continue;
-      const raw = fieldValue(fields, 'event');
-      const parsed = parseEvent(raw);
-      if (parsed.ok) events.push(parsed.event);
-      else deadLetters.push({ id, raw: raw ?? '', reason: parsed.reason });
-    }
-    const outcome = await this.commit((now) => db.transaction((tx) => writeChainBatch(tx, events, now)));
-    for (const orphan of outcome.orphans) deadLetters.push({ id: '', raw: JSON.stringify(orphan), reason: 'unknown account' });
-    await this.deadLetter(deadLetters);
-    const ids = entries.map(([id]) => id);
-    const pipeline = redis.pipeline();
-    pipeline.xack(keys.auditStream, keys.auditConsumerGroup, ...ids);
-    pipeline.xdel(keys.auditStream, ...ids);
-    await pipeline.exec();
-    await this.publish(outcome.records);
+    const outcome = await this.commit((now) => db.transaction((tx) => writeChainBatch(tx, batch.events, now, batch.prepared, whileInserting)));
+    this.heads = new Map([...this.heads, ...outcome.heads]);
+    const deadLetters = [...batch.deadLetters, ...outcome.orphans.map((o) => ({ id: '', raw: JSON.stringify(o), reason: 'unknown account' }))];
+    // Committed: acknowledge and publish in the background, in order, while the next batch
+    // is recorded. A failed acknowledgement only means a redelivery, which is deduplicated.
+    const previous = this.acks;
+    this.acks = (async () => {
+      await previous;
+      await this.deadLetter(deadLetters);
+      const pipeline = redis.pipeline();
+      pipeline.xack(keys.auditStream, keys.auditConsumerGroup, ...batch.ids);
+      pipeline.xdel(keys.auditStream, ...batch.ids);
+      await pipeline.exec();
+      await this.publish(outcome.records);
+    })().catch((err) => this.deps.log.warn({ err }, 'audit acknowledgement failed; entries will be redelivered and deduplicated'));
   }
 
   /** Records one batch from the outbox; returns how many rows it drained. */
@@ -193,10 +246,11 @@ export class AuditRecorder implements Closable {
             invalid.push(row.event as AuditEvent);
           }
         }
-        const written = events.length > 0 ? await writeChainBatch(tx, events, now) : { records: [], duplicates: 0, orphans: [] };
+        const written = events.length > 0 ? await writeChainBatch(tx, events, now) : noWrite();
         return { ...written, orphans: [...written.orphans, ...invalid], drained: rows.length };
       }),
     );
+    if (outcome.records.length > 0) this.heads = new Map([...this.heads, ...outcome.heads]);
     await this.deadLetter(outcome.orphans.map((e) => ({ id: '', raw: JSON.stringify(e), reason: 'outbox event not recordable' })));
     await this.publish(outcome.records);
     return outcome.drained;
@@ -211,7 +265,7 @@ export class AuditRecorder implements Closable {
     log.error({ count: entries.length, reasons: [...new Set(entries.map((d) => d.reason))] }, 'audit events dead-lettered');
   }
 
-  private async commit<T extends WriteOutcome>(write: (now: Date) => Promise<T>): Promise<T> {
+  private async commit<T extends Pick<WriteOutcome, 'records' | 'orphans' | 'heads'>>(write: (now: Date) => Promise<T>): Promise<T> {
     const now = new Date();
     await this.partitions.ensure(now);
     return write(now);
@@ -230,6 +284,20 @@ export class AuditRecorder implements Closable {
     for (const [accountId, list] of byAccount) pipeline.publish(this.deps.keys.auditCommittedChannel(accountId), JSON.stringify(list));
     await pipeline.exec();
   }
+}
+
+function parseEntries(entries: StreamEntry[]): ParsedBatch {
+  const batch: ParsedBatch = { ids: [], events: [], deadLetters: [] };
+  for (const [id, fields] of entries) {
+    batch.ids.push(id);
+    // Entries deleted after delivery come back with null fields: nothing to record.
+    if (fields === null) continue;
+    const raw = fieldValue(fields, 'event');
+    const parsed = parseEvent(raw);
+    if (parsed.ok) batch.events.push(parsed.event);
+    else batch.deadLetters.push({ id, raw: raw ?? '', reason: parsed.reason });
+  }
+  return batch;
 }
 
 function fieldValue(fields: string[], name: string): string | undefined {

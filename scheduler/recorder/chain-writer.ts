@@ -1,21 +1,26 @@
 // Gives each audit event its place in its account's chain and inserts the batch in one
 // statement, inside the caller's transaction.
 //
-// Why two recorders never fork a chain: before assigning sequence numbers, the writer
-// locks the chain-head row of every account in the batch (SELECT ... FOR UPDATE, in
-// account order so two writers cannot deadlock). A second writer for the same account
-// waits on that lock until the first commits, then reads the new head. Sequence numbers
-// and prev_hash are only ever derived from a locked head.
+// Why two recorders never fork a chain: before a batch is inserted, the writer locks the
+// chain-head row of every account in it (SELECT ... FOR UPDATE, in account order so two
+// writers cannot deadlock). A second writer for the same account waits on that lock until
+// the first commits, then reads the new head. Rows are only ever inserted with sequence
+// numbers and prev_hash derived from the locked heads.
 //
 // Why a redelivered event is not written twice: under the same locks, the writer looks up
 // the batch's event ids among records recorded since the earliest event occurred (minus a
 // clock-skew margin, which also lets PostgreSQL skip older monthly partitions) and drops
 // those already present. An event belongs to one account, so no other writer can insert it
 // meanwhile.
+//
+// Speed: hashing and serialising a batch may be done ahead (prepareChainBatch) against the
+// heads the caller expects; the transaction then only checks that the locked heads are
+// exactly those and that nothing was a duplicate, and otherwise prepares the batch again.
 import type { EntityManager } from 'typeorm';
 import { actionCategory, type AuditEvent } from '../../shared/audit/audit-event.ts';
-import { computeRecordHash } from '../../shared/audit/record-hash.ts';
+import { computeRecordHash, GENESIS_PREV_HASH } from '../../shared/audit/record-hash.ts';
 import type { AuditRecordView } from '../../shared/audit/audit-record.ts';
+import { pgArray } from '../../shared/db/pg-array.ts';
 
 export const CLOCK_SKEW_MARGIN_MS = 60 * 60 * 1000;
 
@@ -23,10 +28,22 @@ export interface CommittedRecord extends AuditRecordView {
   readonly account_id: number;
 }
 
-interface Head {
-  sequence: number;
-  hash: string;
-  recordedAt: number;
+export interface ChainHead {
+  readonly sequence: number;
+  readonly hash: string;
+  readonly recordedAt: number;
+}
+
+export type ChainHeads = ReadonlyMap<number, ChainHead>;
+
+export interface PreparedBatch {
+  readonly events: readonly AuditEvent[];
+  /** The heads the rows were chained onto; the write is valid only if they still hold. */
+  readonly headsBefore: ChainHeads;
+  readonly headsAfter: ChainHeads;
+  readonly records: Omit<CommittedRecord, 'id'>[];
+  /** The INSERT's sixteen array parameters, already serialised. */
+  readonly params: string[];
 }
 
 export interface WriteOutcome {
@@ -35,33 +52,123 @@ export interface WriteOutcome {
   readonly duplicates: number;
   /** Events whose account does not exist; the caller dead-letters them. */
   readonly orphans: AuditEvent[];
+  /** Heads after the write, for the next prepared batch. */
+  readonly heads: ChainHeads;
+  /** Whether a batch prepared ahead was used as is. */
+  readonly usedPrepared: boolean;
 }
 
-export async function writeChainBatch(tx: EntityManager, events: readonly AuditEvent[], now: Date): Promise<WriteOutcome> {
-  if (events.length === 0) return { records: [], duplicates: 0, orphans: [] };
-  const accountIds = [...new Set(events.map((e) => e.account_id))].sort((a, b) => a - b);
-  const existing = new Set<number>(
-    ((await tx.query(`SELECT id FROM accounts WHERE id = ANY($1::bigint[])`, [accountIds])) as { id: string }[]).map((r) => Number(r.id)),
-  );
-  const orphans = events.filter((e) => !existing.has(e.account_id));
-  const live = accountIds.filter((id) => existing.has(id));
-  if (live.length === 0) return { records: [], duplicates: 0, orphans };
+const NEW_HEAD: ChainHead = { sequence: 0, hash: GENESIS_PREV_HASH, recordedAt: 0 };
 
-  await tx.query(`INSERT INTO audit_chain_heads (account_id) SELECT unnest($1::bigint[]) ON CONFLICT DO NOTHING`, [live]);
+/**
+ * Chains `events` onto `heads` (an account missing from `heads` starts a new chain) and
+ * serialises the INSERT parameters. Pure: no I/O.
+ */
+export function prepareChainBatch(events: readonly AuditEvent[], heads: ChainHeads, now: Date): PreparedBatch {
+  const after = new Map<number, ChainHead>();
+  const batchTime = now.getTime();
+  const records = events.map((event) => {
+    const head = after.get(event.account_id) ?? heads.get(event.account_id) ?? NEW_HEAD;
+    // recorded_at never goes backwards within an account, so time order is chain order.
+    const recordedAt = Math.max(batchTime, head.recordedAt);
+    const record = {
+      account_id: event.account_id,
+      sequence: head.sequence + 1,
+      recorded_at: new Date(recordedAt).toISOString(),
+      event_id: event.event_id,
+      agent_id: event.agent_id,
+      execution_id: event.execution_id,
+      actor: event.actor,
+      action_type: event.action_type,
+      action_category: actionCategory(event.action_type),
+      description: event.description,
+      input_summary: event.input_summary,
+      output_summary: event.output_summary,
+      permission_state: event.permission_state as Record<string, unknown>,
+      is_violation: event.is_violation,
+      prev_hash: head.hash,
+      hash: '',
+    };
+    record.hash = computeRecordHash(
+      {
+        ...record,
+        account_id: String(record.account_id),
+        agent_id: record.agent_id === null ? null : String(record.agent_id),
+        execution_id: record.execution_id === null ? null : String(record.execution_id),
+      },
+      head.hash,
+    );
+    after.set(event.account_id, { sequence: record.sequence, hash: record.hash, recordedAt });
+    return record;
+  });
+  const col = <K extends keyof (typeof records)[number]>(k: K) => records.map((r) => r[k] as string | number | boolean | null);
+  const params = [
+    pgArray(col('account_id')),
+    pgArray(col('sequence')),
+    pgArray(col('recorded_at')),
+    pgArray(col('event_id')),
+    pgArray(col('agent_id')),
+    pgArray(col('execution_id')),
+    pgArray(col('actor')),
+    pgArray(col('action_type')),
+    pgArray(col('action_category')),
+    pgArray(col('description')),
+    pgArray(col('input_summary')),
+    pgArray(col('output_summary')),
+    pgArray(records.map((r) => JSON.stringify(r.permission_state))),
+    pgArray(col('is_violation')),
+    pgArray(col('prev_hash')),
+    pgArray(col('hash')),
+  ];
+  const headsBefore = new Map<number, ChainHead>();
+  for (const event of events) if (!headsBefore.has(event.account_id)) headsBefore.set(event.account_id, heads.get(event.account_id) ?? NEW_HEAD);
+  return { events, headsBefore, headsAfter: new Map([...heads, ...after]), records, params };
+}
+
+function sameHeads(expected: ChainHeads, locked: ChainHeads): boolean {
+  for (const [account, head] of expected) {
+    const actual = locked.get(account);
+    if (!actual || actual.sequence !== head.sequence || actual.hash !== head.hash || actual.recordedAt > head.recordedAt) return false;
+  }
+  return true;
+}
+
+export async function writeChainBatch(
+  tx: EntityManager,
+  events: readonly AuditEvent[],
+  now: Date,
+  prepared?: PreparedBatch,
+  /** Runs once the INSERT is on its way: CPU work here overlaps PostgreSQL's. */
+  whileInserting?: () => void,
+): Promise<WriteOutcome> {
+  if (events.length === 0) return { records: [], duplicates: 0, orphans: [], heads: new Map(), usedPrepared: false };
+  const accountIds = [...new Set(events.map((e) => e.account_id))].sort((a, b) => a - b);
+  // Heads exist only for real accounts (the insert selects from accounts), so an account
+  // without a locked head is unknown and its events are orphans.
+  await tx.query(
+    `INSERT INTO audit_chain_heads (account_id) SELECT id FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id ON CONFLICT DO NOTHING`,
+    [accountIds],
+  );
   const headRows = (await tx.query(
     `SELECT account_id, last_sequence, last_hash, last_recorded_at FROM audit_chain_heads
       WHERE account_id = ANY($1::bigint[]) ORDER BY account_id FOR UPDATE`,
-    [live],
+    [accountIds],
   )) as { account_id: string; last_sequence: string; last_hash: string; last_recorded_at: Date | null }[];
-  const heads = new Map<number, Head>(
+  const locked = new Map<number, ChainHead>(
     headRows.map((h) => [Number(h.account_id), { sequence: Number(h.last_sequence), hash: h.last_hash, recordedAt: h.last_recorded_at?.getTime() ?? 0 }]),
   );
+  const orphans = events.filter((e) => !locked.has(e.account_id));
+  if (locked.size === 0) return { records: [], duplicates: 0, orphans, heads: new Map(), usedPrepared: false };
 
-  const candidates = events.filter((e) => existing.has(e.account_id));
+  const candidates = orphans.length === 0 ? events : events.filter((e) => locked.has(e.account_id));
+  // The recorded_at bound matches nearly every row of the newest partition, which tempts
+  // the planner into a sequential scan that grows with the table; the event_id index
+  // answers in milliseconds whatever the size.
+  await tx.query(`SET LOCAL enable_seqscan = off`);
   const earliest = Math.min(...candidates.map((e) => Date.parse(e.occurred_at))) - CLOCK_SKEW_MARGIN_MS;
   const seen = new Set<string>(
     ((await tx.query(`SELECT event_id FROM audit_records WHERE event_id = ANY($1::text[]) AND recorded_at >= $2`, [
-      candidates.map((e) => e.event_id),
+      pgArray(candidates.map((e) => e.event_id)),
       new Date(earliest),
     ])) as { event_id: string }[]).map((r) => r.event_id),
   );
@@ -72,67 +179,28 @@ export async function writeChainBatch(tx: EntityManager, events: readonly AuditE
     fresh.push(event);
   }
   const duplicates = candidates.length - fresh.length;
-  if (fresh.length === 0) return { records: [], duplicates, orphans };
+  if (fresh.length === 0) return { records: [], duplicates, orphans, heads: locked, usedPrepared: false };
 
-  // recorded_at never goes backwards within an account, so time order is chain order.
-  const batchTime = now.getTime();
-  const rows = fresh.map((event) => {
-    const head = heads.get(event.account_id)!;
-    const recordedAt = new Date(Math.max(batchTime, head.recordedAt));
-    const fields = {
-      account_id: String(event.account_id),
-      sequence: head.sequence + 1,
-      recorded_at: recordedAt.toISOString(),
-      event_id: event.event_id,
-      agent_id: event.agent_id === null ? null : String(event.agent_id),
-      execution_id: event.execution_id === null ? null : String(event.execution_id),
-      actor: event.actor,
-      action_type: event.action_type,
-      action_category: actionCategory(event.action_type),
-      description: event.description,
-      input_summary: event.input_summary,
-      output_summary: event.output_summary,
-      permission_state: event.permission_state,
-      is_violation: event.is_violation,
-    };
-    const hash = computeRecordHash(fields, head.hash);
-    const row = { ...fields, prev_hash: head.hash, hash, recordedAt };
-    head.sequence = fields.sequence;
-    head.hash = hash;
-    head.recordedAt = recordedAt.getTime();
-    return row;
-  });
+  const usedPrepared = prepared !== undefined && duplicates === 0 && orphans.length === 0 && prepared.events.length === fresh.length && sameHeads(prepared.headsBefore, locked);
+  const batch = usedPrepared ? prepared : prepareChainBatch(fresh, locked, now);
 
-  const column = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
-  const inserted = (await tx.query(
+  const insertion = tx.query(
     `INSERT INTO audit_records (account_id, sequence, recorded_at, event_id, agent_id, execution_id, actor, action_type,
         action_category, description, input_summary, output_summary, permission_state, is_violation, prev_hash, hash)
      SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::text[], $5::bigint[], $6::bigint[], $7::text[],
         $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::boolean[], $15::text[], $16::text[])
      RETURNING id, account_id, sequence`,
-    [
-      column('account_id'),
-      column('sequence'),
-      column('recordedAt'),
-      column('event_id'),
-      column('agent_id'),
-      column('execution_id'),
-      column('actor'),
-      column('action_type'),
-      column('action_category'),
-      column('description'),
-      column('input_summary'),
-      column('output_summary'),
-      rows.map((r) => JSON.stringify(r.permission_state)),
-      column('is_violation'),
-      column('prev_hash'),
-      column('hash'),
-    ],
-  )) as { id: string; account_id: string; sequence: string }[];
+    batch.params,
+  ) as Promise<{ id: string; account_id: string; sequence: string }[]>;
+  if (whileInserting) {
+    await new Promise<void>((resolve) => setImmediate(resolve)); // let the query reach the socket
+    whileInserting();
+  }
+  const inserted = await insertion;
   // RETURNING order is not guaranteed to follow the input: match ids by (account, sequence).
   const idOf = new Map(inserted.map((r) => [`${r.account_id}:${r.sequence}`, Number(r.id)]));
 
-  const touched = [...heads.entries()].filter(([id]) => fresh.some((e) => e.account_id === id));
+  const touched = [...new Set(fresh.map((e) => e.account_id))].map((id) => [id, batch.headsAfter.get(id)!] as const);
   await tx.query(
     `UPDATE audit_chain_heads h SET last_sequence = v.seq, last_hash = v.hash, last_recorded_at = v.at
        FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[]) AS v(account_id, seq, hash, at)
@@ -140,24 +208,8 @@ export async function writeChainBatch(tx: EntityManager, events: readonly AuditE
     [touched.map(([id]) => id), touched.map(([, h]) => h.sequence), touched.map(([, h]) => h.hash), touched.map(([, h]) => new Date(h.recordedAt))],
   );
 
-  const records = rows.map((r) => ({
-    id: idOf.get(`${r.account_id}:${r.sequence}`)!,
-    account_id: Number(r.account_id),
-    sequence: r.sequence,
-    recorded_at: r.recorded_at,
-    event_id: r.event_id,
-    agent_id: r.agent_id === null ? null : Number(r.agent_id),
-    execution_id: r.execution_id === null ? null : Number(r.execution_id),
-    actor: r.actor,
-    action_type: r.action_type,
-    action_category: r.action_category,
-    description: r.description,
-    input_summary: r.input_summary,
-    output_summary: r.output_summary,
-    permission_state: r.permission_state as Record<string, unknown>,
-    is_violation: r.is_violation,
-    prev_hash: r.prev_hash,
-    hash: r.hash,
-  }));
-  return { records, duplicates, orphans };
+  const heads = new Map(locked);
+  for (const [id, head] of touched) heads.set(id, head);
+  const records = batch.records.map((r) => ({ ...r, id: idOf.get(`${r.account_id}:${r.sequence}`)! }));
+  return { records, duplicates, orphans, heads, usedPrepared };
 }

@@ -93,7 +93,45 @@ export function recordHashPreimage(fields: AuditRecordFields, prevHash: string):
     is_violation: requireBoolean(fields.is_violation, 'is_violation'),
     prev_hash: prevHash,
   };
-  return canonicalJson(hashed);
+  try {
+    return canonicalRecord(hashed);
+  } catch {
+    // The general serialiser names the offending field precisely (and throws).
+    return canonicalJson(hashed);
+  }
+}
+
+/**
+ * canonicalJson(hashed), specialised for the record's fixed shape: the keys are known and
+ * already in canonical order, and a well-formed string or a safe integer serialises the
+ * same under JSON.stringify as under RFC 8785. Only the free-form values (summaries,
+ * permission_state) go through the general serialiser. The recorder hashes every event,
+ * so this is the difference between ~13 and ~4 microseconds per record; a unit test holds
+ * it byte-identical to canonicalJson.
+ */
+function canonicalRecord(h: Record<AuditHashedField, unknown>): string {
+  const text = (v: unknown) => {
+    if (v === null) return 'null';
+    if (typeof v !== 'string' || !v.isWellFormed()) return canonicalJson(v); // throws with the precise reason
+    return JSON.stringify(v);
+  };
+  return (
+    `{"account_id":${text(h.account_id)}` +
+    `,"action_category":${text(h.action_category)}` +
+    `,"action_type":${text(h.action_type)}` +
+    `,"actor":${text(h.actor)}` +
+    `,"agent_id":${text(h.agent_id)}` +
+    `,"description":${text(h.description)}` +
+    `,"event_id":${text(h.event_id)}` +
+    `,"execution_id":${text(h.execution_id)}` +
+    `,"input_summary":${typeof h.input_summary === 'string' || h.input_summary === null ? text(h.input_summary) : canonicalJson(h.input_summary)}` +
+    `,"is_violation":${h.is_violation ? 'true' : 'false'}` +
+    `,"output_summary":${typeof h.output_summary === 'string' || h.output_summary === null ? text(h.output_summary) : canonicalJson(h.output_summary)}` +
+    `,"permission_state":${canonicalJson(h.permission_state)}` +
+    `,"prev_hash":"${h.prev_hash as string}"` +
+    `,"recorded_at":"${h.recorded_at as string}"` +
+    `,"sequence":${h.sequence as number}}`
+  );
 }
 
 /** SHA-256, lowercase hex, of recordHashPreimage(fields, prevHash). */

@@ -14,7 +14,11 @@ export class SseClient {
   private waiters: (() => void)[] = [];
   private readonly opened: Promise<void>;
 
-  constructor(url: string, headers: Record<string, string>) {
+  constructor(
+    url: string,
+    headers: Record<string, string>,
+    private readonly onEvent?: (event: SseEvent, receivedAt: number) => void,
+  ) {
     this.opened = this.run(url, headers);
   }
 
@@ -47,7 +51,9 @@ export class SseClient {
             fields[line.slice(0, colon)] = line.slice(colon + 1).trimStart();
           }
           if (fields.event || fields.data) {
-            this.events.push({ event: fields.event ?? 'message', id: fields.id, data: fields.data ? JSON.parse(fields.data) : undefined });
+            const event = { event: fields.event ?? 'message', id: fields.id, data: fields.data ? JSON.parse(fields.data) : undefined };
+            if (this.onEvent) this.onEvent(event, Date.now());
+            else this.events.push(event);
             this.notify();
           }
         }

@@ -179,3 +179,44 @@ describe('verifyChain', () => {
     assert.deepEqual(verifyChain(stream()), { valid: false, brokenAt: { sequence: 3, reason: 'hash_mismatch' } });
   });
 });
+
+describe('recordHashPreimage fast path', () => {
+  it('is byte-identical to canonicalJson of the hashed fields for varied records', async () => {
+    const { recordHashPreimage } = await import('../../../../shared/audit/record-hash.ts');
+    const { canonicalJson } = await import('../../../../shared/audit/canonical-json.ts');
+    const strings = ['', 'plain', 'quote " and \\ backslash', 'tab\tnewline\n\u0001ctl', 'é 中文 😀', '\u2028\u2029', '=cmd|x'];
+    const values: unknown[] = [null, ...strings, { b: 1, a: [1, 'x', null, { z: true }] }, [3, 2, 1], 1e21, -0.5];
+    for (let i = 0; i < 400; i++) {
+      const pick = <T>(xs: readonly T[]) => xs[(i * 7 + xs.length * 3 + i * i) % xs.length]!;
+      const fields = {
+        account_id: String(1 + (i % 5)),
+        sequence: 1 + i,
+        recorded_at: new Date(Date.UTC(2026, 0, 1) + i * 1234).toISOString(),
+        event_id: `ev-${i}`,
+        agent_id: i % 3 === 0 ? null : String(i),
+        execution_id: i % 4 === 0 ? null : String(i * 2),
+        actor: 'node:n1',
+        action_type: 'api_call',
+        action_category: 'host_call',
+        description: pick(strings),
+        input_summary: pick(values),
+        output_summary: values[(i + 3) % values.length],
+        permission_state: { scopes: ['b:x', 'a:y'], config: { n: i, s: pick(strings) }, nested: values[i % values.length] },
+        is_violation: i % 2 === 0,
+      };
+      const prev = (i % 16).toString(16).repeat(64);
+      const expected = canonicalJson({ ...fields, prev_hash: prev });
+      assert.equal(recordHashPreimage(fields, prev), expected);
+    }
+  });
+
+  it('still rejects lone surrogates in text fields', async () => {
+    const { recordHashPreimage } = await import('../../../../shared/audit/record-hash.ts');
+    assert.throws(() =>
+      recordHashPreimage(
+        { account_id: '1', sequence: 1, recorded_at: '2026-01-01T00:00:00.000Z', event_id: 'e', agent_id: null, execution_id: null, actor: 'system', action_type: 'halt', action_category: 'control', description: 'bad \uD800', input_summary: null, output_summary: null, permission_state: {}, is_violation: false },
+        '0'.repeat(64),
+      ),
+    );
+  });
+});
