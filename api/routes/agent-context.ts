@@ -3,7 +3,7 @@ import { errors } from '../../shared/errors.ts';
 import type { AgentContextStore } from '../../shared/db/stores/agent-context-store.ts';
 import type { AgentReader } from '../agents/agent-cache.ts';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
-import { errorBody } from '../schemas/common.ts';
+import { authErrorResponses, errorBody } from '../schemas/common.ts';
 import {
   AGENT_LIMITS,
   agentIdParams,
@@ -21,9 +21,7 @@ export interface ContextRouteDeps {
 const BASE = '/api/v1/sdk/agents/:id/context';
 const TAG = 'Agent context';
 const common = {
-  400: { description: 'Invalid input', schema: errorBody },
-  401: { description: 'Missing, unknown or revoked API key', schema: errorBody },
-  403: { description: 'The key lacks the required scope', schema: errorBody },
+  ...authErrorResponses('the required agents scope'),
   404: { description: 'No such agent (or key) in this account', schema: errorBody },
 };
 

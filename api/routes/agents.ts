@@ -4,7 +4,7 @@ import type { AgentStore } from '../../shared/db/stores/agent-store.ts';
 import { agentValuesFromPatch, agentValuesFromRegister } from '../agents/agent-values.ts';
 import { presentAgent } from '../agents/agent-presenter.ts';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
-import { errorBody } from '../schemas/common.ts';
+import { authErrorResponses, errorBody } from '../schemas/common.ts';
 import {
   agentEnvelope,
   agentIdParams,
@@ -26,11 +26,7 @@ export interface AgentRouteDeps {
 
 const BASE = '/api/v1/sdk/agents';
 const TAG = 'Agents';
-const errorResponses = {
-  400: { description: 'Invalid input', schema: errorBody },
-  401: { description: 'Missing, unknown or revoked API key', schema: errorBody },
-  403: { description: 'The key lacks the required scope', schema: errorBody },
-};
+const errorResponses = authErrorResponses('the required agents scope');
 
 export function agentRoutes(deps: AgentRouteDeps): RouteSpec[] {
   return [

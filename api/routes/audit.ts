@@ -5,7 +5,7 @@ import { presentAuditRecord, type AuditRecordView } from '../../shared/audit/aud
 import { csvRow } from '../../shared/audit/csv.ts';
 import type { AuditFilter, AuditStore } from '../../shared/db/stores/audit-store.ts';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
-import { errorBody } from '../schemas/common.ts';
+import { authErrorResponses, errorBody } from '../schemas/common.ts';
 import {
   auditExportQuery,
   auditQuery,
@@ -22,11 +22,7 @@ export interface AuditRouteDeps {
 }
 
 const TAG = 'Audit';
-const common = {
-  400: { description: 'Invalid query', schema: errorBody },
-  401: { description: 'Missing, unknown or revoked API key', schema: errorBody },
-  403: { description: 'The key lacks audit:read', schema: errorBody },
-};
+const common = authErrorResponses('audit:read');
 
 const CSV_COLUMNS: (keyof AuditRecordView)[] = [
   'id', 'sequence', 'recorded_at', 'event_id', 'agent_id', 'execution_id', 'actor', 'action_type', 'action_category',

@@ -2,14 +2,14 @@
 import { z } from 'zod';
 import { AGENT_SCOPES } from '../../shared/permissions/agent-scopes.ts';
 import { AGENT_PRESET_NAMES } from '../../shared/permissions/agent-presets.ts';
-import { CONFIG_BOUNDS, SANDBOX_TEMPLATE_NAMES } from '../../shared/sandbox-templates.ts';
+import { SANDBOX_TEMPLATE_NAMES } from '../../shared/sandbox-templates.ts';
+import { agentConfigInput } from '../../shared/agent-config-schema.ts';
 import { AGENT_STATUSES } from '../../shared/db/entities/agent.ts';
 import { idString, intFromQuery, timestamp } from './common.ts';
 
 export const AGENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const AGENT_VERSION_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,31}$/;
 export const SWARM_NAME_PATTERN = AGENT_NAME_PATTERN;
-export const DOMAIN_PATTERN = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i;
 export const CONTEXT_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 export const AGENT_LIMITS = Object.freeze({
@@ -20,26 +20,6 @@ export const AGENT_LIMITS = Object.freeze({
 
 /** Statuses a client may set; `halted` is entered only through the kill switch. */
 export const CLIENT_AGENT_STATUSES = ['draft', 'ready', 'disabled'] as const;
-
-const bounded = (field: keyof typeof CONFIG_BOUNDS) => {
-  const b = CONFIG_BOUNDS[field] as { min: number; max: number };
-  return z.number().int().min(b.min).max(b.max);
-};
-
-export const agentConfigInput = z
-  .object({
-    memory_limit_mb: bounded('memory_limit_mb').optional(),
-    cpu_time_limit_ms: bounded('cpu_time_limit_ms').optional(),
-    max_api_calls_per_run: bounded('max_api_calls_per_run').optional(),
-    allow_network: z.boolean().optional(),
-    allow_filesystem: z.boolean().optional(),
-    sandbox_template: z.enum(SANDBOX_TEMPLATE_NAMES).optional(),
-    allowed_domains: z
-      .array(z.string().regex(DOMAIN_PATTERN, 'must be a host name such as api.example.com or *.example.com'))
-      .max(CONFIG_BOUNDS.allowed_domains.max)
-      .optional(),
-  })
-  .strict();
 
 function describePermissionsError(input: unknown): string {
   if (typeof input === 'string') return `unknown preset "${input}"; presets: ${AGENT_PRESET_NAMES.join(', ')}`;

@@ -33,3 +33,12 @@ export const errorBody = z
   .meta({ id: 'Error' });
 
 export const timestamp = z.string().meta({ format: 'date-time' });
+
+/** The error responses every authenticated route can give, for its OpenAPI entry. */
+export function authErrorResponses(scope: string) {
+  return {
+    400: { description: 'Invalid input', schema: errorBody },
+    401: { description: 'Missing, unknown or revoked API key', schema: errorBody },
+    403: { description: `The key lacks ${scope}`, schema: errorBody },
+  } as const;
+}

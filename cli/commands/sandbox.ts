@@ -3,7 +3,6 @@
 // read_context answers null (and is audited); no database or Redis is involved.
 import { readFile } from 'node:fs/promises';
 import { pino } from 'pino';
-import { z } from 'zod';
 import { SandboxPool } from '../../executor-node/sandbox/sandbox-pool.ts';
 import { nullContextReader } from '../../executor-node/sandbox/sandbox-request.ts';
 import { REDACT_PATHS } from '../../shared/logger.ts';
@@ -14,21 +13,11 @@ import {
   resolveAgentPermissions,
 } from '../../shared/permissions/agent-presets.ts';
 import { isAgentScope, type AgentScope } from '../../shared/permissions/agent-scopes.ts';
-import { resolveAgentConfig, SANDBOX_TEMPLATE_NAMES, type AgentConfig } from '../../shared/sandbox-templates.ts';
+import { resolveAgentConfig, type AgentConfig } from '../../shared/sandbox-templates.ts';
+import { agentConfigInput } from '../../shared/agent-config-schema.ts';
 import { parseOptions, UsageError, type CliCommand } from '../command.ts';
 
-const configInputSchema = z
-  .object({
-    memory_limit_mb: z.number().int(),
-    cpu_time_limit_ms: z.number().int(),
-    max_api_calls_per_run: z.number().int(),
-    allow_network: z.boolean(),
-    allow_filesystem: z.boolean(),
-    sandbox_template: z.enum(SANDBOX_TEMPLATE_NAMES),
-    allowed_domains: z.array(z.string()),
-  })
-  .partial()
-  .strict();
+const configInputSchema = agentConfigInput;
 
 function parseJsonOption(name: string, text: string): unknown {
   try {

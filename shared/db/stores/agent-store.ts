@@ -84,12 +84,7 @@ export class AgentStore {
     onWrite?: AgentWriteHook,
   ): Promise<AgentRow | null> {
     return this.db.transaction(async (tx) => {
-      const existing = await tx
-        .getRepository(AgentEntity)
-        .createQueryBuilder('a')
-        .setLock('pessimistic_write')
-        .where('a.id = :id AND a.account_id = :accountId', { id, accountId })
-        .getOne();
+      const existing = await this.lockById(tx, accountId, id);
       if (!existing) return null;
       const row = await this.write(tx, existing, build(existing));
       await onWrite?.(tx, row, 'updated', existing);
@@ -100,17 +95,21 @@ export class AgentStore {
   /** Deletes the agent (its context and executions cascade); null when not the account's. */
   async delete(accountId: number, id: number, onWrite?: AgentWriteHook): Promise<AgentRow | null> {
     return this.db.transaction(async (tx) => {
-      const existing = await tx
-        .getRepository(AgentEntity)
-        .createQueryBuilder('a')
-        .setLock('pessimistic_write')
-        .where('a.id = :id AND a.account_id = :accountId', { id, accountId })
-        .getOne();
+      const existing = await this.lockById(tx, accountId, id);
       if (!existing) return null;
       await tx.getRepository(AgentEntity).delete({ id });
       await onWrite?.(tx, existing, 'deleted', existing);
       return existing;
     });
+  }
+
+  private async lockById(tx: EntityManager, accountId: number, id: number): Promise<AgentRow | null> {
+    return tx
+      .getRepository(AgentEntity)
+      .createQueryBuilder('a')
+      .setLock('pessimistic_write')
+      .where('a.id = :id AND a.account_id = :accountId', { id, accountId })
+      .getOne();
   }
 
   private async lockByName(tx: EntityManager, accountId: number, name: string): Promise<AgentRow | null> {
