@@ -9,6 +9,9 @@ import { HttpClient } from '../helpers/http-client.ts';
 import { createTestDatabase } from '../helpers/test-database.ts';
 import { deleteRedisPrefix, testRedisPrefix } from '../helpers/test-redis.ts';
 import { freePort } from '../helpers/free-port.ts';
+import { runTz } from '../helpers/processes.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+import pg from 'pg';
 
 function printedKey(proc: RunningProcess): string | undefined {
   return /admin API key[^\n]*\n(tzk_[0-9A-Za-z]{43})/.exec(proc.output())?.[1];
@@ -59,6 +62,25 @@ describe('npm start (e2e)', function () {
       const conflict = await api.patch(`/api/v1/sdk/agents/${list.body.agents[0].id}`, { name: list.body.agents[1].name });
       assert.equal(conflict.status, 409);
       assert.equal((await api.get('/api/v1/sdk/agents')).body.total, 4);
+    });
+
+    it('records the audit trail in the embedded database, with its immutability trigger', async () => {
+      proc = await startProcess('start.ts', env(), 'api listening', 60_000);
+      const key = (await runTz(['keys', 'create', '--account', 'default', '--scopes', 'audit:read,agents:write'], { ...env(), PORT: '' })).stdout.trim().split('\n').pop()!;
+      const api = new HttpClient(String(proc.ready.url), key);
+      await api.post('/api/v1/sdk/agents', { name: 'audited-embedded' });
+      const audit = await waitFor(() => api.get('/api/v1/sdk/audit?actionTypes=agent_created&limit=1000'), (r) => r.body?.events?.some((e: { description: string }) => e.description.includes('audited-embedded')), { what: 'the agent_created record' });
+      assert.equal(audit.status, 200);
+      const verify = await api.get(`/api/v1/sdk/audit/${audit.body.events[0].id}/verify`);
+      assert.equal(verify.body.chain_valid, true);
+      const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${pgPort}/postgres` });
+      await client.connect();
+      try {
+        await assert.rejects(client.query(`UPDATE audit_records SET description = 'edited'`), /append-only/);
+        await assert.rejects(client.query(`DELETE FROM audit_records`), /append-only/);
+      } finally {
+        await client.end();
+      }
     });
 
     it('keeps its data across restarts and prints no second key', async () => {
