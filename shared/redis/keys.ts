@@ -18,6 +18,23 @@ export interface RedisKeys {
   auditCommittedChannel(accountId: number): string;
   /** Pattern matching every account's committed-records channel. */
   readonly auditCommittedPattern: string;
+  /** Pub/sub: live progress frames of one account's executions. */
+  progressChannel(accountId: number): string;
+  readonly progressPattern: string;
+  /** Pub/sub: an execution reached its final state (message: JSON { executionId, accountId, status }). */
+  readonly executionDoneChannel: string;
+  /** Pub/sub: kill signals for executor nodes (JSON KillSignal). */
+  readonly killChannel: string;
+  /** Set while an agent is halted (value: reason); nodes check it before running. */
+  agentHaltKey(agentId: number): string;
+  /** Set while an account is halted (value: reason). */
+  accountHaltKey(accountId: number): string;
+  /** Rate-limit windows and the per-agent set of running executions. */
+  swarmWindowKey(accountId: number, swarm: string): string;
+  accountWindowKey(accountId: number): string;
+  agentRunningKey(accountId: number, agentId: number): string;
+  /** Hash of live executor nodes: node id -> JSON { pools, threads, lastSeen }. */
+  readonly nodesKey: string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -31,5 +48,16 @@ export function redisKeys(prefix: string): RedisKeys {
     auditRecorderLease: `${prefix}:audit:recorder-lease`,
     auditCommittedChannel: (accountId: number) => `${prefix}:chan:audit:${accountId}`,
     auditCommittedPattern: `${prefix}:chan:audit:*`,
+    progressChannel: (accountId: number) => `${prefix}:chan:progress:${accountId}`,
+    progressPattern: `${prefix}:chan:progress:*`,
+    executionDoneChannel: `${prefix}:chan:execution-done`,
+    killChannel: `${prefix}:chan:kill`,
+    agentHaltKey: (agentId: number) => `${prefix}:halt:agent:${agentId}`,
+    accountHaltKey: (accountId: number) => `${prefix}:halt:account:${accountId}`,
+    // Hash tags keep an account's limit keys in one Redis Cluster slot for the atomic script.
+    swarmWindowKey: (accountId: number, swarm: string) => `${prefix}:limits:{a${accountId}}:swarm:${swarm}`,
+    accountWindowKey: (accountId: number) => `${prefix}:limits:{a${accountId}}:account`,
+    agentRunningKey: (accountId: number, agentId: number) => `${prefix}:limits:{a${accountId}}:running:${agentId}`,
+    nodesKey: `${prefix}:nodes`,
   });
 }
