@@ -1,5 +1,7 @@
-// `npm start`: every role in one process, for a laptop or a demo. Uses DATABASE_URL and
-// REDIS_URL when set; otherwise runs an embedded PostgreSQL and/or a local redis-server.
+// `npm start`: every role in one process, for a laptop or a demo. Uses DATABASE_URL,
+// REDIS_URL and CHAIN_RPC_URL when set; otherwise runs an embedded PostgreSQL, a local
+// redis-server and/or a local chain (anvil).
+import path from 'node:path';
 import { loadConfig } from './shared/config.ts';
 import { createLogger } from './shared/logger.ts';
 import { openDatabase, runMigrations } from './shared/db/data-source.ts';
@@ -10,6 +12,10 @@ import { connectRedis } from './shared/redis/connection.ts';
 import { failStart, stopOnSignal, type Closable } from './shared/process/lifecycle.ts';
 import { startApiRole } from './api/api-role.ts';
 import { startSchedulerRole } from './scheduler/scheduler-role.ts';
+import { startAnchorerRole } from './anchorer/anchorer-role.ts';
+import { anchorKey } from './shared/chain/chain-settings.ts';
+import { startLocalChain } from './shared/local-infra/local-chain.ts';
+import { startExecutorRole } from './executor-node/executor-role.ts';
 
 const parts: Closable[] = [];
 try {
@@ -23,6 +29,18 @@ try {
   }
   const localRedis = await ensureRedis({ url: config.redis.url, dataDir: config.dataDir, log });
   if (localRedis) parts.push(localRedis);
+  const anchorSigningKey = anchorKey(config);
+  let chainRpcUrl = config.anchor.rpcUrl;
+  if (!chainRpcUrl) {
+    const chain = await startLocalChain({
+      port: config.anchor.localChainPort,
+      blockTimeS: config.anchor.localChainBlockTimeS,
+      stateFile: path.resolve(config.dataDir, 'chain', 'anvil-state.json'),
+      log,
+    });
+    parts.push(chain);
+    chainRpcUrl = chain.url;
+  }
   // pglite-socket 0.2 multiplexes clients onto PGlite's single session, and a query of one
   // pooled client can run inside another client's open transaction (we saw wrong rows and
   // hangs under concurrent upserts). One connection per process serialises them safely.
@@ -39,6 +57,8 @@ try {
   const redis = connectRedis(config.redis.url, 'all-in-one');
   parts.push({ name: 'redis', close: async () => void redis.disconnect() });
   parts.push(await startSchedulerRole({ config, log, db, redis }));
+  parts.push(await startExecutorRole({ config, log, redis }));
+  parts.push(await startAnchorerRole({ config, log, db, redis, rpcUrl: chainRpcUrl, key: anchorSigningKey }));
   parts.push(await startApiRole({ config, log, db, redis }));
   stopOnSignal(log, parts);
 } catch (err) {

@@ -22,6 +22,20 @@ import { auditRoutes } from './routes/audit.ts';
 import { AuditFanout } from './streams/audit-fanout.ts';
 import { auditStreamRoutes } from './streams/audit-stream-route.ts';
 import { AuditStore } from '../shared/db/stores/audit-store.ts';
+import { AnchorStore } from '../shared/db/stores/anchor-store.ts';
+import { parseAnchorerStatus } from '../shared/chain/anchorer-status.ts';
+import { effectiveChainRpcUrl } from '../shared/chain/chain-settings.ts';
+import { EvmChain } from '../shared/chain/evm-chain.ts';
+import { JsonRpcClient } from '../shared/chain/json-rpc-client.ts';
+import { ChainView } from './anchors/chain-view.ts';
+import { anchorRoutes } from './routes/anchors.ts';
+import { ExecutionStore } from '../shared/db/stores/execution-store.ts';
+import { bullConnection, intakeQueue } from '../shared/execution/queues.ts';
+import { KillSwitch } from '../shared/execution/kill-switch.ts';
+import { ExecutionWaiter } from './executions/execution-waiter.ts';
+import { executionRoutes } from './routes/executions.ts';
+import { killSwitchRoutes } from './routes/kill-switch.ts';
+import { attachProgressSocket } from './streams/progress-ws.ts';
 
 export const API_VERSION = '1.1.0';
 
@@ -47,6 +61,14 @@ export async function startApiRole({ config, log, db, redis }: ApiRoleDeps): Pro
   const fanout = new AuditFanout(subscriber, keys, log);
   await fanout.start();
   const audit = new AuditStore(db);
+  const anchors = new AnchorStore(db);
+  // Short timeout: a slow chain only makes verify answers fall back to recorded confirmations.
+  const chainView = new ChainView(new EvmChain(new JsonRpcClient(effectiveChainRpcUrl(config), 1500)));
+  const waiter = new ExecutionWaiter(subscriber, keys);
+  await waiter.start();
+  const queueConnection = bullConnection(config, 'api-queues');
+  const intake = intakeQueue(config, queueConnection);
+  const agentEvents = new RedisAgentEvents(redis, keys, agentCache);
   const app = buildApp({
     log,
     authenticator,
@@ -57,14 +79,26 @@ export async function startApiRole({ config, log, db, redis }: ApiRoleDeps): Pro
         { name: 'postgres', check: async () => void (await db.query('SELECT 1')) },
         { name: 'redis', check: async () => void (await redis.ping()) },
       ]),
-      ...agentRoutes({ agents, reader: agentCache, events: new RedisAgentEvents(redis, keys, agentCache) }),
+      ...agentRoutes({ agents, reader: agentCache, events: agentEvents }),
+      ...executionRoutes({
+        db,
+        agents,
+        executions: new ExecutionStore(db),
+        intake,
+        waiter,
+        maxInputBytes: config.sandbox.maxInputBytes,
+        waitAllowanceMs: config.executeWaitAllowanceMs,
+      }),
+      ...killSwitchRoutes({ killSwitch: new KillSwitch(db, redis, keys), events: agentEvents }),
       ...contextRoutes({ agents: agentCache, context: new AgentContextStore(db) }),
-      ...auditRoutes({ audit }),
+      ...auditRoutes({ audit, anchors, chain: chainView }),
+      ...anchorRoutes({ anchors, audit, anchorerStatus: async () => parseAnchorerStatus(await redis.get(keys.anchorerStatus)) }),
       ...auditStreamRoutes({ audit, fanout, log, keepaliveMs: config.audit.streamKeepaliveMs, maxAgeMs: config.audit.streamMaxAgeMs }),
     ],
   });
   const server = createServer(app.callback());
   server.keepAliveTimeout = 65_000;
+  const progressSocket = await attachProgressSocket({ server, subscriber, keys, authenticator, db, log });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.http.port, config.http.host, () => resolve());
@@ -78,10 +112,13 @@ export async function startApiRole({ config, log, db, redis }: ApiRoleDeps): Pro
     server,
     url,
     async close() {
+      await progressSocket.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await intake.close();
+      queueConnection.disconnect();
       subscriber.disconnect();
     },
   };

@@ -1,13 +1,20 @@
-// The scheduler role. Today it runs the audit recorder; the intake consumer, halts and
-// rate limits join it with the execution pipeline.
+// The scheduler role: the audit recorder, the intake consumer (halts, rate limits,
+// routing), the results consumer (persisting what nodes report) and the sweeper.
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../shared/config.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Closable } from '../shared/process/lifecycle.ts';
+import { ExecutionStore } from '../shared/db/stores/execution-store.ts';
+import { RateLimitStore } from '../shared/db/stores/rate-limit-store.ts';
+import { bullConnection, execQueue, intakeQueue } from '../shared/execution/queues.ts';
 import { redisKeys } from '../shared/redis/keys.ts';
 import { connectRedis } from '../shared/redis/connection.ts';
 import { AuditRecorder } from './recorder/audit-recorder.ts';
+import { ExecutionFinisher } from './execution-finisher.ts';
+import { startIntakeConsumer } from './intake/intake-consumer.ts';
+import { startResultsConsumer } from './results/results-consumer.ts';
+import { startExecutionSweeper } from './sweeper/execution-sweeper.ts';
 
 export interface SchedulerRoleDeps {
   readonly config: Config;
@@ -17,20 +24,35 @@ export interface SchedulerRoleDeps {
 }
 
 export async function startSchedulerRole({ config, log, db, redis }: SchedulerRoleDeps): Promise<Closable> {
+  const keys = redisKeys(config.redis.prefix);
   const reader = connectRedis(config.redis.url, 'audit-recorder-reader');
   const recorder = new AuditRecorder({
     db,
     redis,
     reader,
-    keys: redisKeys(config.redis.prefix),
+    keys,
     log: log.child({ part: 'audit-recorder' }),
     options: { batchSize: config.audit.recorderBatchSize, leaseMs: config.audit.recorderLeaseMs },
   });
   await recorder.start();
+
+  const queueConnection = bullConnection(config, 'scheduler-queues');
+  const intake = intakeQueue(config, queueConnection);
+  const execQueues = { standard: execQueue(config, queueConnection, 'standard'), tee: execQueue(config, queueConnection, 'tee') };
+  const executions = new ExecutionStore(db);
+  const finisher = new ExecutionFinisher(executions, redis, keys, log);
+  const parts: Closable[] = [
+    startIntakeConsumer({ config, db, redis, keys, executions, limits: new RateLimitStore(db), finisher, execQueues, log: log.child({ part: 'intake' }) }),
+    startResultsConsumer({ config, executions, finisher, log: log.child({ part: 'results' }) }),
+    startExecutionSweeper({ executions, finisher, intake, execQueues, intervalMs: config.scheduler.sweepIntervalMs, log: log.child({ part: 'sweeper' }) }),
+  ];
   log.info('scheduler started');
   return {
     name: 'scheduler',
     async close() {
+      for (const part of [...parts].reverse()) await part.close();
+      await Promise.all([intake.close(), execQueues.standard.close(), execQueues.tee.close()]);
+      queueConnection.disconnect();
       await recorder.close();
       reader.disconnect();
     },

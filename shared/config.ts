@@ -1,8 +1,10 @@
 // The only module that reads process.env. Parsed once at start into a frozen object
 // that is passed down; a bad value stops the process with one line naming the variable.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { EXEC_POOLS, type ExecPool } from './execution/protocol.ts';
+import { Secret } from './secret.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -22,6 +24,21 @@ function urlWithProtocols(protocols: string[]) {
     { message: `must be a URL with scheme ${protocols.map((p) => p.replace(':', '://')).join(' or ')}` },
   );
 }
+
+/** Executor node ids appear in audit actors (`node:<id>`), so they follow the actor pattern. */
+export const NODE_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** hostname-pid with anything outside the pattern replaced; the pid survives truncation. */
+export function defaultNodeId(host: string = hostname(), pid: number = process.pid): string {
+  const suffix = `-${pid}`;
+  const base = host.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64 - suffix.length) || 'node';
+  return `${base}${suffix}`;
+}
+
+const execPoolList = z
+  .string()
+  .transform((v) => [...new Set(v.split(',').map((s) => s.trim()).filter(Boolean))])
+  .pipe(z.array(z.enum(EXEC_POOLS, { message: `each entry must be one of ${EXEC_POOLS.join(', ')}` })).min(1, 'must name at least one pool'));
 
 const cidrList = z
   .string()
@@ -49,6 +66,8 @@ export const envSchema = z.object({
   AUDIT_RECORDER_LEASE_MS: positiveInt.min(300).max(600_000).default(10_000),
   AUDIT_STREAM_KEEPALIVE_MS: positiveInt.max(600_000).default(15_000),
   AUDIT_STREAM_MAX_AGE_MS: positiveInt.max(86_400_000).default(600_000),
+  SCHEDULER_SWEEP_INTERVAL_MS: positiveInt.min(100).max(600_000).default(2000),
+  EXECUTE_WAIT_ALLOWANCE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   SANDBOX_POOL_SIZE: positiveInt.max(256).default(availableParallelism()),
   SANDBOX_TRUSTED_CIDRS: cidrList.default([]),
   SANDBOX_API_CALLS_PER_MINUTE: positiveInt.default(60),
@@ -64,6 +83,26 @@ export const envSchema = z.object({
   SANDBOX_MAX_STACK_KB: z.coerce.number().int().min(64).max(1024).default(256),
   SANDBOX_THREAD_HEAP_MB: z.coerce.number().int().min(32).max(4096).default(128),
   SANDBOX_KILL_GRACE_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  NODE_ID: z.string().regex(NODE_ID_PATTERN, 'must be 1-64 letters, digits, ., _ or -').optional(),
+  EXECUTOR_POOLS: execPoolList.default(['standard']),
+  EXECUTOR_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(15_000),
+  EXECUTOR_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  /** Unset: `npm start` runs a local anvil and anchors to it with its first dev account. */
+  CHAIN_RPC_URL: urlWithProtocols(['http:', 'https:']).optional(),
+  ANCHOR_PRIVATE_KEY: z
+    .string()
+    .regex(/^(0x)?[0-9a-fA-F]{64}$/, 'must be 32 bytes of hex (64 hex digits, optionally 0x-prefixed)')
+    .optional(),
+  ANCHOR_CONFIRMATIONS: positiveInt.max(1000).default(3),
+  ANCHOR_INTERVAL_MS: positiveInt.min(100).max(86_400_000).default(300_000),
+  ANCHOR_BATCH_SIZE: positiveInt.max(8_000_000).default(1_000_000),
+  ANCHOR_LEASE_MS: positiveInt.min(300).max(600_000).default(30_000),
+  ANCHOR_POLL_MS: positiveInt.min(50).max(60_000).default(1000),
+  ANCHOR_RPC_TIMEOUT_MS: positiveInt.min(100).max(120_000).default(10_000),
+  ANCHOR_REPLACE_AFTER_MS: positiveInt.min(1000).max(86_400_000).default(600_000),
+  ANCHOR_MAX_FEE_GWEI: z.coerce.number().positive().max(1_000_000).default(500),
+  LOCAL_CHAIN_PORT: port.default(8545),
+  LOCAL_CHAIN_BLOCK_TIME_S: positiveInt.max(60).default(1),
 });
 
 export interface SandboxSettings {
@@ -88,6 +127,37 @@ export interface SandboxSettings {
   readonly killGraceMs: number;
 }
 
+export interface AnchorSettings {
+  /** Unset means "no external chain": `npm start` then runs a local anvil on localChainPort. */
+  readonly rpcUrl: string | undefined;
+  /** Never logged: a Secret prints as [redacted]. */
+  readonly privateKey: Secret | undefined;
+  readonly confirmations: number;
+  readonly intervalMs: number;
+  readonly batchSize: number;
+  readonly leaseMs: number;
+  /** How often a submitted transaction's receipt and the chain head are polled. */
+  readonly pollMs: number;
+  readonly rpcTimeoutMs: number;
+  /** A transaction not mined after this long is replaced (same nonce, higher fees). */
+  readonly replaceAfterMs: number;
+  /** Fee cap per gas, in gwei. */
+  readonly maxFeeGwei: number;
+  readonly localChainPort: number;
+  readonly localChainBlockTimeS: number;
+}
+
+export interface ExecutorSettings {
+  /** Names this node in the registry, in results and in audit actors (`node:<id>`). */
+  readonly nodeId: string;
+  /** The exec-<pool> queues this node consumes. */
+  readonly pools: readonly ExecPool[];
+  /** BullMQ lock of a running job; a dead node's jobs are noticed within about twice this. */
+  readonly lockMs: number;
+  /** How long SIGTERM waits for running executions before handing them back. */
+  readonly shutdownGraceMs: number;
+}
+
 export interface Config {
   /** Unset means "no external PostgreSQL": `npm start` then runs an embedded one. */
   readonly databaseUrl: string | undefined;
@@ -104,7 +174,12 @@ export interface Config {
     readonly streamKeepaliveMs: number;
     readonly streamMaxAgeMs: number;
   };
+  readonly scheduler: { readonly sweepIntervalMs: number };
+  /** How long a synchronous execute waits beyond the agent's time limit before answering 202. */
+  readonly executeWaitAllowanceMs: number;
   readonly sandbox: SandboxSettings;
+  readonly executor: ExecutorSettings;
+  readonly anchor: AnchorSettings;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -141,6 +216,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       streamKeepaliveMs: e.AUDIT_STREAM_KEEPALIVE_MS,
       streamMaxAgeMs: e.AUDIT_STREAM_MAX_AGE_MS,
     },
+    scheduler: { sweepIntervalMs: e.SCHEDULER_SWEEP_INTERVAL_MS },
+    executeWaitAllowanceMs: e.EXECUTE_WAIT_ALLOWANCE_MS,
     sandbox: {
       poolSize: e.SANDBOX_POOL_SIZE,
       trustedCidrs: e.SANDBOX_TRUSTED_CIDRS,
@@ -157,6 +234,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxStackBytes: e.SANDBOX_MAX_STACK_KB * 1024,
       threadHeapMb: e.SANDBOX_THREAD_HEAP_MB,
       killGraceMs: e.SANDBOX_KILL_GRACE_MS,
+    },
+    executor: {
+      nodeId: e.NODE_ID ?? defaultNodeId(),
+      pools: e.EXECUTOR_POOLS,
+      lockMs: e.EXECUTOR_LOCK_MS,
+      shutdownGraceMs: e.EXECUTOR_SHUTDOWN_GRACE_MS,
+    },
+    anchor: {
+      rpcUrl: e.CHAIN_RPC_URL,
+      privateKey: e.ANCHOR_PRIVATE_KEY === undefined ? undefined : new Secret(e.ANCHOR_PRIVATE_KEY),
+      confirmations: e.ANCHOR_CONFIRMATIONS,
+      intervalMs: e.ANCHOR_INTERVAL_MS,
+      batchSize: e.ANCHOR_BATCH_SIZE,
+      leaseMs: e.ANCHOR_LEASE_MS,
+      pollMs: e.ANCHOR_POLL_MS,
+      rpcTimeoutMs: e.ANCHOR_RPC_TIMEOUT_MS,
+      replaceAfterMs: e.ANCHOR_REPLACE_AFTER_MS,
+      maxFeeGwei: e.ANCHOR_MAX_FEE_GWEI,
+      localChainPort: e.LOCAL_CHAIN_PORT,
+      localChainBlockTimeS: e.LOCAL_CHAIN_BLOCK_TIME_S,
     },
   });
 }

@@ -28,6 +28,11 @@ function changedFields(before: AgentRow | null, after: AgentRow): string[] {
 export function agentAuditHook(actor: string): AgentWriteHook {
   return async (tx: EntityManager, row, change, before) => {
     const fields = change === 'deleted' ? [] : changedFields(change === 'created' ? null : before, row);
+    if (before?.status === 'halted' && row.status !== 'halted' && change === 'updated') {
+      await writeAuditOutbox(tx, [
+        auditEvent({ accountId: row.account_id, agentId: row.id, actor, actionType: 'resume', description: `agent ${row.name} resumed (status ${row.status})` }),
+      ]);
+    }
     await writeAuditOutbox(tx, [
       auditEvent({
         accountId: row.account_id,

@@ -20,8 +20,12 @@ export class RedisAgentEvents implements AgentEvents {
     private readonly cache: AgentCache,
   ) {}
 
-  async changed(_actor: Principal, agent: AgentRow): Promise<void> {
+  async changed(_actor: Principal, agent: AgentRow, change: AgentChange): Promise<void> {
     this.cache.invalidate(agent.id);
+    // Executor nodes read halts from Redis: keep the mirror in step with the row.
+    if (change === 'deleted') await this.redis.del(this.keys.agentHaltKey(agent.id));
+    else if (agent.status === 'halted') await this.redis.set(this.keys.agentHaltKey(agent.id), agent.halt_reason ?? 'halted');
+    else await this.redis.del(this.keys.agentHaltKey(agent.id));
     await this.redis.publish(this.keys.agentChangedChannel, String(agent.id));
   }
 }

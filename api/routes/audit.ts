@@ -4,6 +4,9 @@ import { errors } from '../../shared/errors.ts';
 import { presentAuditRecord, type AuditRecordView } from '../../shared/audit/audit-record.ts';
 import { csvRow } from '../../shared/audit/csv.ts';
 import type { AuditFilter, AuditStore } from '../../shared/db/stores/audit-store.ts';
+import type { AnchorStore } from '../../shared/db/stores/anchor-store.ts';
+import { leafHash, verifyInclusion } from '../../shared/audit/merkle-tree.ts';
+import type { ChainView } from '../anchors/chain-view.ts';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
 import { authErrorResponses, errorBody } from '../schemas/common.ts';
 import {
@@ -18,11 +21,29 @@ import {
 
 export interface AuditRouteDeps {
   readonly audit: AuditStore;
+  readonly anchors: AnchorStore;
+  /** Live confirmation counts for the verify endpoint. */
+  readonly chain: ChainView;
   readonly now?: () => Date;
 }
 
 const TAG = 'Audit';
 const common = authErrorResponses('audit:read');
+
+const NOT_ANCHORED = {
+  anchored: false,
+  anchor_batch_id: null,
+  merkle_root: null,
+  leaf_index: null,
+  tree_size: null,
+  inclusion_proof: null,
+  inclusion_valid: null,
+  anchor_tx_hash: null,
+  block_number: null,
+  chain_id: null,
+  confirmations: null,
+  confirmations_source: null,
+} as const;
 
 const CSV_COLUMNS: (keyof AuditRecordView)[] = [
   'id', 'sequence', 'recorded_at', 'event_id', 'agent_id', 'execution_id', 'actor', 'action_type', 'action_category',
@@ -50,6 +71,36 @@ export function auditRoutes(deps: AuditRouteDeps): RouteSpec[] {
     yield ']}';
   }
 
+  /** The record's anchor: its batch, leaf, audit path and transaction, with the path checked here too. */
+  async function anchorFields(recordId: number, recordHash: string) {
+    const anchor = await deps.anchors.anchorOf(recordId);
+    if (!anchor) return NOT_ANCHORED;
+    const { batch, leafIndex } = anchor;
+    const treeSize = Number(batch.record_count);
+    const [{ proof, leafHash: storedLeaf }, confirmations] = await Promise.all([
+      deps.anchors.inclusionProof(Number(batch.id), leafIndex, treeSize),
+      deps.chain.confirmations(batch),
+    ]);
+    // The record as stored now must be the leaf that was anchored, and the path must reach the root.
+    const inclusionValid =
+      leafHash(recordHash).toString('hex') === storedLeaf &&
+      verifyInclusion({ leafData: recordHash, index: leafIndex, treeSize, proof, root: batch.merkle_root }).valid;
+    return {
+      anchored: true,
+      anchor_batch_id: Number(batch.id),
+      merkle_root: batch.merkle_root,
+      leaf_index: leafIndex,
+      tree_size: treeSize,
+      inclusion_proof: proof,
+      inclusion_valid: inclusionValid,
+      anchor_tx_hash: batch.tx_hash,
+      block_number: Number(batch.block_number),
+      chain_id: Number(batch.chain_id),
+      confirmations: confirmations.count,
+      confirmations_source: confirmations.source,
+    };
+  }
+
   return [
     defineRoute({
       method: 'get',
@@ -70,16 +121,16 @@ export function auditRoutes(deps: AuditRouteDeps): RouteSpec[] {
           executionId: query.executionId,
         };
         const limit = query.limit ?? 100;
-        const [{ rows, hasMore }, total] = await Promise.all([deps.audit.page(filter, query.cursor ?? 0, limit), deps.audit.count(filter)]);
+        const { rows, hasMore, total } = await deps.audit.pageWithTotal(filter, query.cursor ?? 0, limit);
         const events = rows.map(presentAuditRecord);
+        // An empty page claims nothing, so it is not "anchored".
+        const anchored = events.length > 0 && (await deps.anchors.countAnchored(events.map((e) => e.id))) === events.length;
         return {
           status: 200,
           body: {
             events,
             total,
-            // True only when every returned event is anchored on chain; nothing is anchored
-            // until the anchorer runs.
-            anchored: false,
+            anchored,
             next_cursor: hasMore ? encodeAuditCursor(events[events.length - 1]!.sequence) : null,
           },
         };
@@ -137,7 +188,10 @@ export function auditRoutes(deps: AuditRouteDeps): RouteSpec[] {
         const row = await deps.audit.findRecord(principal.accountId, params.recordId);
         if (!row) throw errors.notFound(`audit record ${params.recordId}`);
         const sequence = Number(row.sequence);
-        const chain = await deps.audit.verifyChain(principal.accountId, { toSequence: sequence });
+        const [chain, anchor] = await Promise.all([
+          deps.audit.verifyChain(principal.accountId, { toSequence: sequence }),
+          anchorFields(params.recordId, row.hash),
+        ]);
         return {
           status: 200,
           body: {
@@ -149,7 +203,7 @@ export function auditRoutes(deps: AuditRouteDeps): RouteSpec[] {
             checked: chain.checked,
             ...(chain.valid ? {} : { broken_at: chain.broken_at }),
             verified_at: now().toISOString(),
-            anchored: false,
+            ...anchor,
           },
         };
       },

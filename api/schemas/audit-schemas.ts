@@ -128,5 +128,19 @@ export const verifyOutput = z.object({
   checked: z.number().int(),
   broken_at: chainStatusOutput.shape.broken_at,
   verified_at: timestamp,
-  anchored: z.boolean(),
+  anchored: z.boolean().meta({ description: 'Whether the record is in a batch confirmed on chain; the fields below are null while it is not' }),
+  anchor_batch_id: z.number().int().nullable(),
+  merkle_root: z.string().nullable(),
+  leaf_index: z.number().int().nullable(),
+  tree_size: z.number().int().nullable(),
+  inclusion_proof: z.array(z.string()).nullable().meta({ description: 'RFC 9162 audit path, leaf to root, lowercase hex' }),
+  inclusion_valid: z.boolean().nullable().meta({ description: 'The stored record hash is the anchored leaf and its path leads to merkle_root' }),
+  anchor_tx_hash: z.string().nullable(),
+  block_number: z.number().int().nullable(),
+  chain_id: z.number().int().nullable(),
+  confirmations: z.number().int().nullable(),
+  confirmations_source: z
+    .enum(['chain', 'recorded'])
+    .nullable()
+    .meta({ description: "'chain': counted now from the chain head; 'recorded': the chain did not answer, so the minimum the anchorer waited for" }),
 });

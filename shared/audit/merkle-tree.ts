@@ -149,6 +149,24 @@ export class MerkleTree {
     return proof;
   }
 
+  /** Number of stored levels, from the leaves (0) up to the root's level. */
+  get levelCount(): number {
+    return this.#levelSize.length;
+  }
+
+  /**
+   * A copy of one level's hashes, 32 bytes each, leaves first (level 0 holds the leaf
+   * hashes, the last level the root). The anchorer stores these so that a proof can later
+   * be read back node by node (see inclusionProofPositions) without rebuilding the tree.
+   */
+  levelHashes(level: number): Buffer {
+    if (!Number.isSafeInteger(level) || level < 0 || level >= this.#levelSize.length) {
+      throw new RangeError(`level ${level} is outside a tree of ${this.#levelSize.length} levels`);
+    }
+    const from = this.#levelStart[level]! * HASH_BYTES;
+    return Buffer.from(this.#nodes.subarray(from, from + this.#levelSize[level]! * HASH_BYTES));
+  }
+
   #hashAt(level: number, index: number): Buffer {
     const at = (this.#levelStart[level]! + index) * HASH_BYTES;
     // A copy, so callers can neither mutate the tree nor pin its whole buffer.
@@ -160,6 +178,30 @@ export class MerkleTree {
       throw new RangeError(`leaf index ${index} is outside a tree of ${this.size} leaves`);
     }
   }
+}
+
+/** Where one audit-path hash lives in the stored levels: level (0 = leaves) and index in it. */
+export interface NodePosition {
+  readonly level: number;
+  readonly index: number;
+}
+
+/**
+ * The positions, in proof order, of the hashes MerkleTree#inclusionProof(index) returns for a
+ * tree of `treeSize` leaves: the same walk over the level sizes, without the tree itself.
+ */
+export function inclusionProofPositions(index: number, treeSize: number): NodePosition[] {
+  if (!isCount(index) || !isCount(treeSize) || index >= treeSize) {
+    throw new RangeError(`leaf index ${index} is outside a tree of ${treeSize} leaves`);
+  }
+  const positions: NodePosition[] = [];
+  let i = index;
+  for (let level = 0, size = treeSize; size > 1; level++, size = Math.ceil(size / 2)) {
+    const sibling = i % 2 === 1 ? i - 1 : i + 1;
+    if (sibling < size) positions.push({ level, index: sibling });
+    i = Math.floor(i / 2);
+  }
+  return positions;
 }
 
 export type InclusionFailure =

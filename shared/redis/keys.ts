@@ -33,8 +33,12 @@ export interface RedisKeys {
   swarmWindowKey(accountId: number, swarm: string): string;
   accountWindowKey(accountId: number): string;
   agentRunningKey(accountId: number, agentId: number): string;
-  /** Hash of live executor nodes: node id -> JSON { pools, threads, lastSeen }. */
+  /** Hash of live executor nodes: node id -> JSON { pools, threads, running, startedAt, lastSeen } (executor-node/node/node-registry.ts). */
   readonly nodesKey: string;
+  /** Lease of the one active anchorer. */
+  readonly anchorerLease: string;
+  /** JSON status of the active anchorer (chain reachability, error counters); expires when none runs. */
+  readonly anchorerStatus: string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -59,5 +63,7 @@ export function redisKeys(prefix: string): RedisKeys {
     accountWindowKey: (accountId: number) => `${prefix}:limits:{a${accountId}}:account`,
     agentRunningKey: (accountId: number, agentId: number) => `${prefix}:limits:{a${accountId}}:running:${agentId}`,
     nodesKey: `${prefix}:nodes`,
+    anchorerLease: `${prefix}:anchor:lease`,
+    anchorerStatus: `${prefix}:anchor:status`,
   });
 }

@@ -19,7 +19,7 @@ describe('tz CLI (e2e)', function () {
       const env = { DATABASE_URL: empty.url };
       const first = await runTz(['migrate'], env);
       assert.equal(first.code, 0, first.stderr);
-      assert.match(first.stdout, /applied 2 migration\(s\): InitialSchema/);
+      assert.match(first.stdout, /applied \d+ migration\(s\): InitialSchema/);
       const second = await runTz(['migrate'], env);
       assert.equal(second.code, 0, second.stderr);
       assert.match(second.stdout, /schema is up to date/);

@@ -32,16 +32,27 @@ describe('npm start (e2e)', function () {
 
   describe('with DATABASE_URL unset (embedded PostgreSQL)', () => {
     let pgPort: number;
+    let chainPort: number;
     let proc: RunningProcess | undefined;
     before(async () => {
       pgPort = await freePort();
+      chainPort = await freePort();
     });
     afterEach(async () => {
       await proc?.stop();
       proc = undefined;
     });
 
-    const env = () => ({ DATABASE_URL: '', DATA_DIR: dataDir, LOCAL_POSTGRES_PORT: String(pgPort), PORT: '0', REDIS_PREFIX: prefix });
+    const env = () => ({
+      DATABASE_URL: '',
+      DATA_DIR: dataDir,
+      LOCAL_POSTGRES_PORT: String(pgPort),
+      PORT: '0',
+      REDIS_PREFIX: prefix,
+      LOCAL_CHAIN_PORT: String(chainPort),
+      ANCHOR_INTERVAL_MS: '500',
+      ANCHOR_CONFIRMATIONS: '1',
+    });
 
     it('migrates, prints the first admin key once, is ready, and handles concurrent writes', async () => {
       proc = await startProcess('start.ts', env(), 'api listening', 60_000);
@@ -73,6 +84,12 @@ describe('npm start (e2e)', function () {
       assert.equal(audit.status, 200);
       const verify = await api.get(`/api/v1/sdk/audit/${audit.body.events[0].id}/verify`);
       assert.equal(verify.body.chain_valid, true);
+      // CHAIN_RPC_URL unset: a local anvil under DATA_DIR, anchored to with the dev key.
+      assert.match(proc.output(), new RegExp(`"url":"http://127\\.0\\.0\\.1:${chainPort}"[^\\n]*"msg":"local chain \\(anvil\\) listening"`));
+      assert.match(proc.output(), /public dev key: development only/);
+      const anchored = await waitFor(() => api.get(`/api/v1/sdk/audit/${audit.body.events[0].id}/verify`), (r) => r.body?.anchored === true, { what: 'the record anchored on the local chain', timeoutMs: 30_000 });
+      assert.equal(anchored.body.inclusion_valid, true);
+      assert.equal(anchored.body.chain_id, 31337);
       const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${pgPort}/postgres` });
       await client.connect();
       try {
@@ -94,7 +111,7 @@ describe('npm start (e2e)', function () {
   describe('with DATABASE_URL set', () => {
     it('migrates the external database and serves /readyz', async () => {
       const db = await createTestDatabase('start');
-      const proc = await startProcess('start.ts', { DATABASE_URL: db.url, DATA_DIR: dataDir, PORT: '0', REDIS_PREFIX: prefix }, 'api listening');
+      const proc = await startProcess('start.ts', { DATABASE_URL: db.url, DATA_DIR: dataDir, PORT: '0', REDIS_PREFIX: prefix, LOCAL_CHAIN_PORT: String(await freePort()) }, 'api listening');
       try {
         assert.ok(printedKey(proc));
         const ready = await new HttpClient(String(proc.ready.url)).get('/readyz');
@@ -112,7 +129,7 @@ describe('npm start (e2e)', function () {
       const redisPort = await freePort();
       const proc = await startProcess(
         'start.ts',
-        { DATABASE_URL: db.url, DATA_DIR: dataDir, PORT: '0', REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_PREFIX: prefix },
+        { DATABASE_URL: db.url, DATA_DIR: dataDir, PORT: '0', REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_PREFIX: prefix, LOCAL_CHAIN_PORT: String(await freePort()) },
         'api listening',
       );
       try {

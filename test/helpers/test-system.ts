@@ -66,6 +66,13 @@ export class TestSystem {
     return proc;
   }
 
+  /** An anchorer process; pass CHAIN_RPC_URL and ANCHOR_PRIVATE_KEY (test/helpers/test-chain.ts). */
+  async startAnchorer(extraEnv: Record<string, string> = {}): Promise<RunningProcess> {
+    const proc = await startProcess('anchorer/main.ts', this.env(extraEnv), 'anchorer started');
+    this.processes.push(proc);
+    return proc;
+  }
+
   processByPid(pid: number): RunningProcess | undefined {
     return this.processes.find((p) => p.child.pid === pid);
   }

@@ -14,12 +14,18 @@ export async function runLoad(options: {
   url: string;
   connections: number;
   durationSeconds: number;
+  /** A fixed number of requests instead of a duration. */
+  amount?: number;
+  method?: 'GET' | 'POST';
+  body?: string;
   headers?: Record<string, string>;
 }): Promise<LoadResult> {
   const result = await autocannon({
     url: options.url,
     connections: options.connections,
-    duration: options.durationSeconds,
+    ...(options.amount ? { amount: options.amount } : { duration: options.durationSeconds }),
+    method: options.method ?? 'GET',
+    body: options.body,
     headers: options.headers,
     pipelining: 1,
   });

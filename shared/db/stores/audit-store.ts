@@ -21,6 +21,11 @@ export type ChainStatus =
 
 const PAGE = 2000;
 
+/** A DataSource or a transaction's EntityManager. */
+interface Queryable {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
 function whereClause(f: AuditFilter, params: unknown[]): string {
   const parts = ['account_id = $1'];
   params.push(f.accountId);
@@ -41,11 +46,11 @@ export class AuditStore {
   constructor(private readonly db: DataSource) {}
 
   /** One page in chain order after `afterSequence`; `hasMore` says whether another follows. */
-  async page(filter: AuditFilter, afterSequence: number, limit: number): Promise<{ rows: AuditRecordRow[]; hasMore: boolean }> {
+  async page(filter: AuditFilter, afterSequence: number, limit: number, runner: Queryable = this.db): Promise<{ rows: AuditRecordRow[]; hasMore: boolean }> {
     const params: unknown[] = [];
     const where = whereClause(filter, params);
     params.push(afterSequence, limit + 1);
-    const rows = (await this.db.query(
+    const rows = (await runner.query(
       `SELECT ${AUDIT_RECORD_COLUMNS} FROM audit_records WHERE ${where} AND sequence > $${params.length - 1}
         ORDER BY sequence LIMIT $${params.length}`,
       params,
@@ -53,9 +58,17 @@ export class AuditStore {
     return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
   }
 
-  async count(filter: AuditFilter): Promise<number> {
+  /** A page and the total of all matches, read from one snapshot so they agree. */
+  async pageWithTotal(filter: AuditFilter, afterSequence: number, limit: number): Promise<{ rows: AuditRecordRow[]; hasMore: boolean; total: number }> {
+    return this.db.transaction('REPEATABLE READ', async (tx) => {
+      const page = await this.page(filter, afterSequence, limit, tx);
+      return { ...page, total: await this.count(filter, tx) };
+    });
+  }
+
+  async count(filter: AuditFilter, runner: Queryable = this.db): Promise<number> {
     const params: unknown[] = [];
-    const [row] = (await this.db.query(`SELECT count(*)::bigint AS n FROM audit_records WHERE ${whereClause(filter, params)}`, params)) as { n: string }[];
+    const [row] = (await runner.query(`SELECT count(*)::bigint AS n FROM audit_records WHERE ${whereClause(filter, params)}`, params)) as { n: string }[];
     return Number(row!.n);
   }
 

@@ -1,0 +1,120 @@
+// Execution pipeline benchmarks, with api, scheduler and an executor node as real
+// processes on this machine:
+// - async throughput: 20,000 trivial executions submitted through the API, executions/s
+//   until all are persisted, next to a raw BullMQ pipeline of the same two hops with
+//   no-op jobs in the same run. Goal: >= 1,000/s and >= 0.35 of raw.
+// - synchronous latency, one request at a time: p50 <= 10 ms, p99 <= 30 ms.
+// - kill latency, from the kill request to the execution persisted terminated: p99 <= 50 ms.
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { runTz, startProcess, type RunningProcess } from '../../test/helpers/processes.ts';
+import { TEST_REDIS_URL } from '../../test/helpers/test-redis.ts';
+import { TestSystem } from '../../test/helpers/test-system.ts';
+import { waitFor } from '../../test/helpers/wait-for.ts';
+import { percentile, round, type Benchmark, type BenchRow } from './benchmark.ts';
+import { runLoad } from './support/load.ts';
+
+const EXECUTIONS = Number(process.env.BENCH_PIPELINE_EXECUTIONS ?? 20_000);
+const SYNC_SAMPLES = Number(process.env.BENCH_PIPELINE_SYNC_SAMPLES ?? 300);
+const KILL_SAMPLES = Number(process.env.BENCH_PIPELINE_KILL_SAMPLES ?? 20);
+
+async function rawBullmq(prefix: string, n: number): Promise<number> {
+  const connection = () => new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const first = new Queue('raw-a', { connection: connection(), prefix });
+  const second = new Queue('raw-b', { connection: connection(), prefix });
+  let done = 0;
+  const hop = new Worker('raw-a', async (job) => void (await second.add('b', job.data)), { connection: connection(), prefix, concurrency: 50 });
+  const sink = new Worker('raw-b', async () => void done++, { connection: connection(), prefix, concurrency: 50 });
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i += 1000) await first.addBulk(Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({ name: 'a', data: { i: i + j } })));
+  await waitFor(async () => done, (d) => d >= n, { timeoutMs: 300_000, intervalMs: 20, what: 'the raw pipeline' });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  await Promise.all([hop.close(), sink.close(), first.close(), second.close()]);
+  return n / seconds;
+}
+
+const benchmark: Benchmark = {
+  name: 'pipeline',
+  description: `async throughput (${EXECUTIONS}), sync latency (${SYNC_SAMPLES}), kill latency (${KILL_SAMPLES})`,
+  async run() {
+    const system = await TestSystem.create('bench_pipeline');
+    const nodes: RunningProcess[] = [];
+    const rows: BenchRow[] = [];
+    try {
+      if (process.env.BENCH_ASYNC_COMMIT === '1') await system.db.query(`ALTER DATABASE ${system.database.name} SET synchronous_commit = off`);
+      const account = await system.createAccount('bench');
+      const raised = await runTz(['limits', 'set', '--account', 'bench', '--executions-per-minute', '1000000', '--concurrency', '100000'], system.env());
+      if (raised.code !== 0) throw new Error(raised.stderr);
+      const env = { LOG_LEVEL: 'warn', SCHEDULER_SWEEP_INTERVAL_MS: '2000' };
+      const api = (await system.startApi({ ...env, LOG_LEVEL: 'info' })).withKey(account.adminKey);
+      await system.startScheduler({ LOG_LEVEL: 'info' });
+      nodes.push(await startProcess('executor-node/main.ts', system.env({ LOG_LEVEL: 'info', NODE_ID: 'bench-node' }), 'executor node started'));
+      const agent = (await api.post('/api/v1/sdk/agents', { name: 'trivial', entry_code: 'return 1;' })).body.agent.id as number;
+      const count = async () => Number((await system.db.query(`SELECT count(*) AS n FROM executions WHERE finished_at IS NOT NULL AND agent_id = $1`, [agent]))[0].n);
+
+      // Synchronous latency, one at a time (warm first).
+      for (let i = 0; i < 30; i++) await api.post(`/api/v1/sdk/agents/${agent}/execute`, { input: {} });
+      const latencies: number[] = [];
+      for (let i = 0; i < SYNC_SAMPLES; i++) {
+        const t = performance.now();
+        const res = await api.post(`/api/v1/sdk/agents/${agent}/execute`, { input: {} });
+        latencies.push(performance.now() - t);
+        if (res.body.status !== 'completed') throw new Error(`sync execution ended ${res.body.status}`);
+      }
+      const rawRef = `raw BullMQ round trip n/a`;
+      rows.push(
+        { name: 'sync execute latency p50', value: round(percentile(latencies, 50), 2), unit: 'ms', reference: rawRef, goal: '<= 10 ms', met: percentile(latencies, 50) <= 10 },
+        { name: 'sync execute latency p99', value: round(percentile(latencies, 99), 2), unit: 'ms', reference: rawRef, goal: '<= 30 ms', met: percentile(latencies, 99) <= 30 },
+      );
+
+      // Async throughput: submissions through the API until every execution is persisted.
+      const before = await count();
+      const start = process.hrtime.bigint();
+      const load = runLoad({
+        url: `${api.baseUrl}/api/v1/sdk/agents/${agent}/execute?async=true`,
+        connections: 50,
+        durationSeconds: 0,
+        amount: EXECUTIONS,
+        method: 'POST',
+        body: '{"input":{}}',
+        headers: { authorization: `Bearer ${account.adminKey}`, 'content-type': 'application/json' },
+      });
+      const submitted = await load;
+      if (submitted.non2xx > 0) throw new Error(`${submitted.non2xx} submissions were refused`);
+      await waitFor(count, (n) => n >= before + EXECUTIONS, { timeoutMs: 600_000, intervalMs: 100, what: 'every execution to be persisted' });
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const rate = EXECUTIONS / seconds;
+      const raw = await rawBullmq(`${system.redisPrefix}-raw`, EXECUTIONS);
+      const reference = `raw BullMQ two hops, no-op jobs: ${round(raw, 0)}/s`;
+      rows.push(
+        { name: `async throughput (${EXECUTIONS} via API, until persisted)`, value: round(rate, 0), unit: 'exec/s', reference, goal: '>= 1,000/s', met: rate >= 1000 },
+        { name: 'async throughput share of raw BullMQ', value: round(rate / raw, 2), unit: 'x', reference, goal: '>= 0.35', met: rate / raw >= 0.35 },
+      );
+
+      // Kill latency: kill request -> execution persisted terminated.
+      const spinner = (await api.post('/api/v1/sdk/agents', { name: 'spinner', entry_code: 'while (true) {}', config: { cpu_time_limit_ms: 60000 } })).body.agent.id as number;
+      const kills: number[] = [];
+      for (let i = 0; i < KILL_SAMPLES; i++) {
+        await api.patch(`/api/v1/sdk/agents/${spinner}`, { status: 'ready' });
+        const run = await api.post(`/api/v1/sdk/agents/${spinner}/execute?async=true`, { input: {} });
+        const id = run.body.execution_id as number;
+        await waitFor(() => api.get(`/api/v1/sdk/agents/${spinner}/executions/${id}`), (r) => r.body.status === 'running', { intervalMs: 10, what: 'the spinner to run' });
+        const t = performance.now();
+        await api.post(`/api/sdk/agents/${spinner}/kill`, { reason: 'bench' });
+        await waitFor(
+          async () => (await system.db.query(`SELECT status FROM executions WHERE id = $1`, [id]))[0].status as string,
+          (s) => s === 'terminated',
+          { intervalMs: 1, what: 'termination' },
+        );
+        kills.push(performance.now() - t);
+      }
+      rows.push({ name: 'kill -> persisted terminated p99', value: round(percentile(kills, 99), 1), unit: 'ms', reference: `p50 ${round(percentile(kills, 50), 1)} ms over ${KILL_SAMPLES} kills`, goal: '<= 50 ms', met: percentile(kills, 99) <= 50 });
+      return rows;
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop()));
+      await system.stop();
+    }
+  },
+};
+
+export default benchmark;

@@ -1,0 +1,55 @@
+// The kill switch: halts an agent or a whole account. The database holds the halt (the
+// scheduler refuses queued executions from it); Redis mirrors it for executor nodes (which
+// check it before running a job) and carries the kill signal that terminates running
+// executions at once. Reasons go to the audit trail with the change, in one transaction.
+import type { Redis } from 'ioredis';
+import type { DataSource } from 'typeorm';
+import { auditEvent } from '../audit/audit-event.ts';
+import { writeAuditOutbox } from '../audit/audit-sink.ts';
+import type { AgentRow } from '../db/entities/agent.ts';
+import { AgentEntity } from '../db/entities/agent.ts';
+import type { RedisKeys } from '../redis/keys.ts';
+import type { KillSignal } from './protocol.ts';
+
+export const DEFAULT_KILL_REASON = 'no reason given';
+
+export class KillSwitch {
+  constructor(
+    private readonly db: DataSource,
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  /** Halts the agent and terminates its running executions; null if it is not the account's. */
+  async haltAgent(accountId: number, agentId: number, reason: string, actor: string): Promise<AgentRow | null> {
+    const row = await this.db.transaction(async (tx) => {
+      const repo = tx.getRepository(AgentEntity);
+      const agent = await repo.createQueryBuilder('a').setLock('pessimistic_write').where('a.id = :agentId AND a.account_id = :accountId', { agentId, accountId }).getOne();
+      if (!agent) return null;
+      await repo.update({ id: agentId }, { status: 'halted', halt_reason: reason, updated_at: new Date() });
+      await writeAuditOutbox(tx, [
+        auditEvent({ accountId, agentId, actor, actionType: 'kill', description: `agent ${agent.name} halted: ${reason}`, permissionState: { status: 'halted' } }),
+      ]);
+      return repo.findOneByOrFail({ id: agentId });
+    });
+    if (!row) return null;
+    await this.mirrorAndSignal(this.keys.agentHaltKey(agentId), reason, { scope: 'agent', agentId, reason });
+    return row;
+  }
+
+  /** Halts (or resumes) every agent of the account. */
+  async setAccountHalted(accountId: number, halted: boolean, reason: string, actor: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query(`UPDATE accounts SET halted = $2, halt_reason = $3 WHERE id = $1`, [accountId, halted, halted ? reason : null]);
+      await writeAuditOutbox(tx, [
+        auditEvent({ accountId, actor, actionType: halted ? 'halt' : 'resume', description: `account ${halted ? 'halted' : 'resumed'}: ${reason}` }),
+      ]);
+    });
+    if (halted) await this.mirrorAndSignal(this.keys.accountHaltKey(accountId), reason, { scope: 'account', accountId, reason });
+    else await this.redis.del(this.keys.accountHaltKey(accountId));
+  }
+
+  private async mirrorAndSignal(key: string, reason: string, signal: KillSignal): Promise<void> {
+    await this.redis.pipeline().set(key, reason).publish(this.keys.killChannel, JSON.stringify(signal)).exec();
+  }
+}

@@ -1,0 +1,37 @@
+// BullMQ plumbing shared by every role: queue options under the configured Redis prefix,
+// job ids, and the small intake payload.
+import { Queue, type QueueOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { Config } from '../config.ts';
+import { QUEUES, type ExecPool } from './protocol.ts';
+
+/** A connection of its own: BullMQ workers block on theirs. */
+export function bullConnection(config: Config, name: string): Redis {
+  return new Redis(config.redis.url, { maxRetriesPerRequest: null, connectionName: name });
+}
+
+export function queueOptions(config: Config, connection: Redis): QueueOptions {
+  return { connection, prefix: config.redis.prefix };
+}
+
+/** BullMQ refuses purely numeric custom ids, and ours must be stable across retries. */
+export const executionJobId = (executionId: number) => `e${executionId}`;
+
+export const intakeJobSchema = z.object({ executionId: z.number().int().positive() }).strict();
+export type IntakeJob = z.output<typeof intakeJobSchema>;
+
+export function intakeQueue(config: Config, connection: Redis): Queue<IntakeJob> {
+  return new Queue<IntakeJob>(QUEUES.intake, {
+    ...queueOptions(config, connection),
+    defaultJobOptions: { removeOnComplete: { age: 3600 }, removeOnFail: { age: 86_400 }, attempts: 5, backoff: { type: 'exponential', delay: 200 } },
+  });
+}
+
+export function execQueue(config: Config, connection: Redis, pool: ExecPool): Queue {
+  return new Queue(QUEUES.exec(pool), {
+    ...queueOptions(config, connection),
+    // Kept a while after the end so the sweeper can tell a lost job from a finished one.
+    defaultJobOptions: { removeOnComplete: { age: 3600 }, removeOnFail: { age: 86_400 } },
+  });
+}
