@@ -8,8 +8,8 @@ export function testRedisPrefix(label = 'run'): string {
   return `tztest-${label}-${randomBytes(5).toString('hex')}`;
 }
 
-export async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true });
+export async function deleteRedisPrefix(prefix: string, url: string = TEST_REDIS_URL): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true });
   await redis.connect();
   try {
     let cursor = '0';

@@ -23,20 +23,22 @@ export class TestSystem {
     readonly database: TestDatabase,
     readonly db: DataSource,
     readonly redisPrefix: string,
+    /** The machine's Redis unless a suite runs its own (e.g. to restart it). */
+    readonly redisUrl: string,
   ) {}
 
-  static async create(label: string): Promise<TestSystem> {
+  static async create(label: string, options: { redisUrl?: string } = {}): Promise<TestSystem> {
     const database = await createTestDatabase(label);
     const db = await openDatabase({ url: database.url, poolSize: 4, applicationName: 'tz-test' });
     await runMigrations(db);
-    return new TestSystem(database, db, testRedisPrefix(label));
+    return new TestSystem(database, db, testRedisPrefix(label), options.redisUrl ?? TEST_REDIS_URL);
   }
 
   /** Environment for any product process or `tz` command of this system. */
   env(extra: Record<string, string> = {}): Record<string, string> {
     return {
       DATABASE_URL: this.database.url,
-      REDIS_URL: TEST_REDIS_URL,
+      REDIS_URL: this.redisUrl,
       REDIS_PREFIX: this.redisPrefix,
       PORT: '0',
       LOG_LEVEL: 'info',
@@ -81,6 +83,6 @@ export class TestSystem {
     await Promise.all(this.processes.map((p) => p.stop()));
     await this.db.destroy();
     await this.database.drop();
-    await deleteRedisPrefix(this.redisPrefix);
+    await deleteRedisPrefix(this.redisPrefix, this.redisUrl).catch(() => undefined);
   }
 }
