@@ -16,6 +16,7 @@ import { startAnchorerRole } from './anchorer/anchorer-role.ts';
 import { anchorKey } from './shared/chain/chain-settings.ts';
 import { startLocalChain } from './shared/local-infra/local-chain.ts';
 import { startExecutorRole } from './executor-node/executor-role.ts';
+import { EXEC_POOLS } from './shared/execution/protocol.ts';
 
 const parts: Closable[] = [];
 try {
@@ -57,7 +58,10 @@ try {
   const redis = connectRedis(config.redis.url, 'all-in-one');
   parts.push({ name: 'redis', close: async () => void redis.disconnect() });
   parts.push(await startSchedulerRole({ config, log, db, redis }));
-  parts.push(await startExecutorRole({ config, log, redis }));
+  // One process is the whole fleet here: unless EXECUTOR_POOLS says otherwise, its node
+  // serves both pools, so STRICT agents (routed to the tee pool) run on a laptop too.
+  const executorConfig = config.executor.poolsExplicit ? config : { ...config, executor: { ...config.executor, pools: [...EXEC_POOLS] } };
+  parts.push(await startExecutorRole({ config: executorConfig, log, redis }));
   parts.push(await startAnchorerRole({ config, log, db, redis, rpcUrl: chainRpcUrl, key: anchorSigningKey }));
   parts.push(await startApiRole({ config, log, db, redis }));
   stopOnSignal(log, parts);

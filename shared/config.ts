@@ -84,7 +84,7 @@ export const envSchema = z.object({
   SANDBOX_THREAD_HEAP_MB: z.coerce.number().int().min(32).max(4096).default(128),
   SANDBOX_KILL_GRACE_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   NODE_ID: z.string().regex(NODE_ID_PATTERN, 'must be 1-64 letters, digits, ., _ or -').optional(),
-  EXECUTOR_POOLS: execPoolList.default(['standard']),
+  EXECUTOR_POOLS: execPoolList.optional(),
   EXECUTOR_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(15_000),
   EXECUTOR_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   /** Unset: `npm start` runs a local anvil and anchors to it with its first dev account. */
@@ -152,6 +152,8 @@ export interface ExecutorSettings {
   readonly nodeId: string;
   /** The exec-<pool> queues this node consumes. */
   readonly pools: readonly ExecPool[];
+  /** Whether EXECUTOR_POOLS was set (npm start serves every pool otherwise). */
+  readonly poolsExplicit: boolean;
   /** BullMQ lock of a running job; a dead node's jobs are noticed within about twice this. */
   readonly lockMs: number;
   /** How long SIGTERM waits for running executions before handing them back. */
@@ -237,7 +239,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     executor: {
       nodeId: e.NODE_ID ?? defaultNodeId(),
-      pools: e.EXECUTOR_POOLS,
+      pools: e.EXECUTOR_POOLS ?? ['standard'],
+      poolsExplicit: e.EXECUTOR_POOLS !== undefined,
       lockMs: e.EXECUTOR_LOCK_MS,
       shutdownGraceMs: e.EXECUTOR_SHUTDOWN_GRACE_MS,
     },

@@ -77,9 +77,15 @@ describe('npm start (e2e)', function () {
 
     it('records the audit trail in the embedded database, with its immutability trigger', async () => {
       proc = await startProcess('start.ts', env(), 'api listening', 60_000);
-      const key = (await runTz(['keys', 'create', '--account', 'default', '--scopes', 'audit:read,agents:write'], { ...env(), PORT: '' })).stdout.trim().split('\n').pop()!;
+      const key = (await runTz(['keys', 'create', '--account', 'default', '--scopes', 'audit:read,agents:write,executions:run'], { ...env(), PORT: '' })).stdout.trim().split('\n').pop()!;
       const api = new HttpClient(String(proc.ready.url), key);
       await api.post('/api/v1/sdk/agents', { name: 'audited-embedded' });
+      // Every role runs in this one process, a node serving both pools: STRICT agents run too.
+      const strict = await api.post('/api/v1/sdk/agents', { name: 'strict-embedded', entry_code: 'return "ran strict";', config: { sandbox_template: 'STRICT' } });
+      const run = await api.post(`/api/v1/sdk/agents/${strict.body.agent.id}/execute`, { input: {} });
+      assert.equal(run.body.status, 'completed', JSON.stringify(run.body));
+      assert.equal(run.body.output, 'ran strict');
+      assert.equal(run.body.pool, 'tee');
       const audit = await waitFor(() => api.get('/api/v1/sdk/audit?actionTypes=agent_created&limit=1000'), (r) => r.body?.events?.some((e: { description: string }) => e.description.includes('audited-embedded')), { what: 'the agent_created record' });
       assert.equal(audit.status, 200);
       const verify = await api.get(`/api/v1/sdk/audit/${audit.body.events[0].id}/verify`);

@@ -14,7 +14,7 @@ describe('config: executor node settings', () => {
 
   it('reads the variables', () => {
     const { executor } = loadConfig({ NODE_ID: 'edge-1.eu', EXECUTOR_POOLS: 'tee, standard,tee', EXECUTOR_LOCK_MS: '2000', EXECUTOR_SHUTDOWN_GRACE_MS: '0' });
-    assert.deepEqual(executor, { nodeId: 'edge-1.eu', pools: ['tee', 'standard'], lockMs: 2000, shutdownGraceMs: 0 });
+    assert.deepEqual(executor, { nodeId: 'edge-1.eu', pools: ['tee', 'standard'], poolsExplicit: true, lockMs: 2000, shutdownGraceMs: 0 });
   });
 
   it('sanitises a hostname into a node id that audit actors accept, keeping the pid', () => {
