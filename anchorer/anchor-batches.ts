@@ -4,6 +4,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { HASH_BYTES, MerkleTree } from '../shared/audit/merkle-tree.ts';
 import type { FeeQuote } from '../shared/chain/evm-chain.ts';
+import type { AnchorBatchRow } from '../shared/db/stores/anchor-store.ts';
 
 export interface AnchorAttempt {
   readonly txHash: string;
@@ -40,16 +41,7 @@ export interface Confirmation {
   readonly blockHash: string;
 }
 
-interface BatchRow {
-  id: string;
-  merkle_root: string;
-  first_record_id: string;
-  last_record_id: string;
-  record_count: number;
-  chain_id: string;
-  anchor_address: string;
-  confirmations: number;
-}
+type BatchRow = Pick<AnchorBatchRow, 'id' | 'merkle_root' | 'first_record_id' | 'last_record_id' | 'record_count' | 'chain_id' | 'anchor_address' | 'confirmations'>;
 
 interface AttemptRow {
   tx_hash: string;
