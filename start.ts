@@ -9,7 +9,7 @@ import { bootstrapFirstAccount } from './shared/db/bootstrap.ts';
 import { startEmbeddedPostgres } from './shared/local-infra/embedded-postgres.ts';
 import { ensureRedis } from './shared/local-infra/local-redis.ts';
 import { connectRedis } from './shared/redis/connection.ts';
-import { failStart, stopOnSignal, type Closable } from './shared/process/lifecycle.ts';
+import { failStart, SHUTDOWN_DEADLINE_MS, stopOnSignal, type Closable } from './shared/process/lifecycle.ts';
 import { startApiRole } from './api/api-role.ts';
 import { startSchedulerRole } from './scheduler/scheduler-role.ts';
 import { startAnchorerRole } from './anchorer/anchorer-role.ts';
@@ -64,7 +64,7 @@ try {
   parts.push(await startExecutorRole({ config: executorConfig, log, redis }));
   parts.push(await startAnchorerRole({ config, log, db, redis, rpcUrl: chainRpcUrl, key: anchorSigningKey }));
   parts.push(await startApiRole({ config, log, db, redis }));
-  stopOnSignal(log, parts);
+  stopOnSignal(log, parts, config.executor.shutdownGraceMs + SHUTDOWN_DEADLINE_MS);
 } catch (err) {
   failStart(err);
 }

@@ -81,8 +81,9 @@ export async function startApiRole({ config, log, db, redis }: ApiRoleDeps): Pro
       ]),
       ...agentRoutes({ agents, reader: agentCache, events: agentEvents }),
       ...executionRoutes({
-        db,
-        agents,
+        redis,
+        keys,
+        agents: agentCache,
         executions: new ExecutionStore(db),
         intake,
         waiter,
@@ -113,10 +114,13 @@ export async function startApiRole({ config, log, db, redis }: ApiRoleDeps): Pro
     url,
     async close() {
       await progressSocket.close();
+      // Live streams (SSE) never go idle: give requests in flight a moment, then cut the rest.
+      const cutoff = setTimeout(() => server.closeAllConnections(), 2000);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      clearTimeout(cutoff);
       await intake.close();
       queueConnection.disconnect();
       subscriber.disconnect();

@@ -3,11 +3,12 @@ import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import { errors } from '../../shared/errors.ts';
 import { summarize } from '../../shared/audit/summarize.ts';
-import type { AgentStore } from '../../shared/db/stores/agent-store.ts';
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../../shared/redis/keys.ts';
+import type { AgentReader } from '../agents/agent-cache.ts';
 import type { ExecutionStore } from '../../shared/db/stores/execution-store.ts';
 import { executionJobId, type IntakeJob } from '../../shared/execution/queues.ts';
 import { isFinal } from '../../shared/execution/statuses.ts';
-import type { DataSource } from 'typeorm';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
 import { authErrorResponses, errorBody } from '../schemas/common.ts';
 import { agentIdParams } from '../schemas/agent-schemas.ts';
@@ -16,8 +17,10 @@ import { presentExecution, presentExecutionSummary } from '../executions/executi
 import type { ExecutionWaiter } from '../executions/execution-waiter.ts';
 
 export interface ExecutionRouteDeps {
-  readonly db: DataSource;
-  readonly agents: AgentStore;
+  readonly redis: Redis;
+  readonly keys: RedisKeys;
+  /** Cached reads: invalidated on every agent write, including the kill switch. */
+  readonly agents: AgentReader;
   readonly executions: ExecutionStore;
   readonly intake: Queue<IntakeJob>;
   readonly waiter: ExecutionWaiter;
@@ -58,10 +61,11 @@ export function executionRoutes(deps: ExecutionRouteDeps): RouteSpec[] {
         const input = body?.input ?? null;
         const inputBytes = Buffer.byteLength(JSON.stringify(input), 'utf8');
         if (inputBytes > deps.maxInputBytes) throw errors.validation('input', `must serialise to at most ${deps.maxInputBytes} bytes of JSON (got ${inputBytes})`);
-        const agent = await deps.agents.get(principal.accountId, params.id);
+        // Both checks read caches (the agent cache, the Redis mirror of account halts), which
+        // writes invalidate at once; the scheduler re-checks the database before any run.
+        const [agent, accountHalt] = await Promise.all([deps.agents.get(principal.accountId, params.id), deps.redis.get(deps.keys.accountHaltKey(principal.accountId))]);
         if (!agent) throw errors.notFound(`agent ${params.id}`);
-        const [account] = (await deps.db.query(`SELECT halted, halt_reason FROM accounts WHERE id = $1`, [principal.accountId])) as { halted: boolean; halt_reason: string | null }[];
-        if (account?.halted) throw errors.conflict('account_halted', `the account is halted: ${account.halt_reason ?? 'no reason given'}`);
+        if (accountHalt !== null) throw errors.conflict('account_halted', `the account is halted: ${accountHalt}`);
         if (agent.status === 'halted') throw errors.conflict('agent_halted', `agent ${agent.name} is halted: ${agent.halt_reason ?? 'no reason given'}`);
         if (agent.status !== 'ready') throw errors.conflict('agent_disabled', `agent ${agent.name} is ${agent.status}; set its status to ready to run it`);
 

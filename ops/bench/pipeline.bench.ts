@@ -8,7 +8,7 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { runTz, startProcess, type RunningProcess } from '../../test/helpers/processes.ts';
-import { TEST_REDIS_URL } from '../../test/helpers/test-redis.ts';
+import { deleteRedisPrefix, TEST_REDIS_URL } from '../../test/helpers/test-redis.ts';
 import { TestSystem } from '../../test/helpers/test-system.ts';
 import { waitFor } from '../../test/helpers/wait-for.ts';
 import { percentile, round, type Benchmark, type BenchRow } from './benchmark.ts';
@@ -30,6 +30,7 @@ async function rawBullmq(prefix: string, n: number): Promise<number> {
   await waitFor(async () => done, (d) => d >= n, { timeoutMs: 300_000, intervalMs: 20, what: 'the raw pipeline' });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   await Promise.all([hop.close(), sink.close(), first.close(), second.close()]);
+  await deleteRedisPrefix(prefix);
   return n / seconds;
 }
 

@@ -16,12 +16,19 @@ export async function closeAll(parts: readonly Closable[], log: Logger): Promise
   }
 }
 
-export function stopOnSignal(log: Logger, parts: readonly Closable[]): void {
+/** A process that has not closed its parts by then exits anyway, saying so. */
+export const SHUTDOWN_DEADLINE_MS = 60_000;
+
+export function stopOnSignal(log: Logger, parts: readonly Closable[], deadlineMs = SHUTDOWN_DEADLINE_MS): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
+    setTimeout(() => {
+      log.error({ deadlineMs }, 'shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, deadlineMs).unref();
     void closeAll(parts, log).then(() => {
       log.info('stopped');
       process.exit(0);

@@ -60,7 +60,10 @@ export async function startProcess(
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
+      // A process that does not stop within 20 s is killed, so no test leaves one behind.
+      const force = setTimeout(() => child.kill('SIGKILL'), 20_000);
       const [code] = (await once(child, 'exit')) as [number | null];
+      clearTimeout(force);
       return code;
     },
   };

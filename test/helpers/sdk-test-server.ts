@@ -8,13 +8,14 @@ const ENV = { SCHEDULER_SWEEP_INTERVAL_MS: '500', SANDBOX_POOL_SIZE: '2', AUDIT_
 
 const system = await TestSystem.create(process.env.SDK_TEST_LABEL ?? 'sdkpython');
 let node: RunningProcess | undefined;
-let stopping = false;
+let stopping: Promise<void> | undefined;
+/** Every caller (stdin end, stdin close, a signal) waits for the same teardown before exiting. */
 async function stop(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
+  stopping ??= (async () => {
     await node?.stop('SIGKILL').catch(() => undefined);
     await system.stop().catch(() => undefined);
-  }
+  })();
+  await stopping;
   process.exit(code);
 }
 

@@ -53,15 +53,22 @@ function updatedRows<T>(raw: unknown): T[] {
 export class ExecutionStore {
   constructor(private readonly db: DataSource) {}
 
+  /**
+   * The execution and its audit event in one statement (so one round trip, and atomic):
+   * the event is built here and its execution_id filled in from the new row.
+   */
   async createQueued(accountId: number, agentId: number, input: unknown, audit: Omit<AuditEventInput, 'accountId' | 'agentId' | 'executionId'>): Promise<ExecutionRow> {
-    return this.db.transaction(async (tx) => {
-      const [row] = (await tx.query(
-        `INSERT INTO executions (account_id, agent_id, status, input) VALUES ($1, $2, 'queued', $3::jsonb) RETURNING ${COLUMNS}`,
-        [accountId, agentId, JSON.stringify(input ?? null)],
-      )) as ExecutionRow[];
-      await writeAuditOutbox(tx, [auditEvent({ ...audit, accountId, agentId, executionId: row!.id })]);
-      return row!;
-    });
+    const event = auditEvent({ ...audit, accountId, agentId, executionId: null });
+    const [row] = (await this.db.query(
+      `WITH created AS (
+         INSERT INTO executions (account_id, agent_id, status, input) VALUES ($1, $2, 'queued', $3::jsonb) RETURNING *
+       ), audited AS (
+         INSERT INTO audit_outbox (event) SELECT jsonb_set($4::jsonb, '{execution_id}', to_jsonb(created.id)) FROM created
+       )
+       SELECT ${COLUMNS} FROM created`,
+      [accountId, agentId, JSON.stringify(input ?? null), JSON.stringify(event)],
+    )) as ExecutionRow[];
+    return row!;
   }
 
   async get(accountId: number, agentId: number, id: number): Promise<ExecutionRow | null> {
