@@ -26,12 +26,12 @@ export class ExecutionFinisher {
 
   /** Returns the row when this call wrote the final state, null when it was already final. */
   async finish(executionId: number, fields: FinalFields, audits: readonly FinishAudit[], actor = 'system'): Promise<ExecutionRow | null> {
-    const row = await this.store.finalize(executionId, fields, (r) => [
+    const row = await this.store.finalize(executionId, fields, [
       ...audits.map((a) => ({ actor, actionType: a.actionType, description: a.description, isViolation: a.isViolation ?? false })),
       {
         actor,
         actionType: fields.status === 'completed' ? ('execution_completed' as const) : ('execution_failed' as const),
-        description: `execution ${r.id} ended ${fields.status}${fields.error ? `: ${fields.error.code}` : ''}`,
+        description: `execution ${executionId} ended ${fields.status}${fields.error ? `: ${fields.error.code}` : ''}`,
         outputSummary: summarize({ status: fields.status, output: fields.output, error: fields.error?.code ?? null }),
       },
     ]);

@@ -1,9 +1,8 @@
 // Execution rows. Every final state is written by one conditional UPDATE (finished_at IS
 // NULL), so whichever of result, refusal, node loss or sweep comes first wins and the
 // others change nothing: each execution's final state is written exactly once.
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { auditEvent, type AuditEventInput } from '../../audit/audit-event.ts';
-import { writeAuditOutbox } from '../../audit/audit-sink.ts';
 import type { FinalStatus } from '../../execution/statuses.ts';
 
 export interface ExecutionRow {
@@ -44,6 +43,18 @@ export interface FinalFields {
   node_id?: string | null;
   duration_ms?: number | null;
 }
+
+/**
+ * Audit events written by the same statement as the row they describe are built before
+ * the row is read: validated here with placeholder owner ids, which the statement then
+ * replaces with the updated row's account and agent (OWNED_EVENT).
+ */
+function eventTemplate(audit: Omit<AuditEventInput, 'accountId' | 'agentId' | 'executionId'>, executionId: number) {
+  return auditEvent({ ...audit, accountId: 1, agentId: 1, executionId });
+}
+
+const OWNED_EVENT = (template: string) =>
+  `jsonb_set(jsonb_set(${template}, '{account_id}', to_jsonb(updated.account_id)), '{agent_id}', to_jsonb(updated.agent_id))`;
 
 /** TypeORM answers UPDATE ... RETURNING with [rows, count]. */
 function updatedRows<T>(raw: unknown): T[] {
@@ -102,49 +113,52 @@ export class ExecutionStore {
     return rows.length > 0;
   }
 
-  /** A node started the run (again, after a stall retry): counts the attempt. */
+  /** A node started the run (again, after a stall retry): counts the attempt. One statement. */
   async markRunning(id: number, nodeId: string, at: Date, audit: Omit<AuditEventInput, 'accountId' | 'agentId' | 'executionId'>): Promise<ExecutionRow | null> {
-    return this.db.transaction(async (tx) => {
-      const [row] = updatedRows<ExecutionRow>(
-        await tx.query(
-          `UPDATE executions SET status = 'running', node_id = $2, started_at = COALESCE(started_at, $3), attempts = attempts + 1
-            WHERE id = $1 AND finished_at IS NULL RETURNING ${COLUMNS}`,
-          [id, nodeId, at],
-        ),
-      );
-      if (row) await writeAuditOutbox(tx, [auditEvent({ ...audit, accountId: row.account_id, agentId: row.agent_id, executionId: id })]);
-      return row ?? null;
-    });
+    const [row] = (await this.db.query(
+      `WITH updated AS (
+         UPDATE executions SET status = 'running', node_id = $2, started_at = COALESCE(started_at, $3), attempts = attempts + 1
+          WHERE id = $1 AND finished_at IS NULL RETURNING *
+       ), audited AS (
+         INSERT INTO audit_outbox (event) SELECT ${OWNED_EVENT('$4::jsonb')} FROM updated
+       )
+       SELECT ${COLUMNS} FROM updated`,
+      [id, nodeId, at, JSON.stringify(eventTemplate(audit, id))],
+    )) as ExecutionRow[];
+    return row ?? null;
   }
 
-  /** Writes the final state unless one was already written; returns the row only when this call wrote it. */
-  async finalize(id: number, fields: FinalFields, audit: (row: ExecutionRow) => Omit<AuditEventInput, 'accountId' | 'agentId' | 'executionId'>[]): Promise<ExecutionRow | null> {
-    return this.db.transaction(async (tx: EntityManager) => {
-      const [row] = updatedRows<ExecutionRow>(
-        await tx.query(
-          `UPDATE executions SET status = $2, output = $3::jsonb, error = $4::jsonb, resource_usage = $5::jsonb,
-              host_call_audit = $6::jsonb, logs = $7::jsonb, violation_count = $8, was_terminated = $9,
-              node_id = COALESCE($10, node_id), duration_ms = $11, finished_at = now()
-            WHERE id = $1 AND finished_at IS NULL RETURNING ${COLUMNS}`,
-          [
-            id,
-            fields.status,
-            fields.output === undefined ? null : JSON.stringify(fields.output),
-            fields.error ? JSON.stringify(fields.error) : null,
-            fields.resource_usage ? JSON.stringify(fields.resource_usage) : null,
-            fields.host_call_audit ? JSON.stringify(fields.host_call_audit) : null,
-            fields.logs ? JSON.stringify(fields.logs) : null,
-            fields.violation_count ?? 0,
-            fields.was_terminated ?? false,
-            fields.node_id ?? null,
-            fields.duration_ms ?? null,
-          ],
-        ),
-      );
-      if (!row) return null;
-      await writeAuditOutbox(tx, audit(row).map((a) => auditEvent({ ...a, accountId: row.account_id, agentId: row.agent_id, executionId: id })));
-      return row;
-    });
+  /**
+   * Writes the final state and its audit events in one statement, unless a final state was
+   * already written; returns the row only when this call wrote it.
+   */
+  async finalize(id: number, fields: FinalFields, audits: readonly Omit<AuditEventInput, 'accountId' | 'agentId' | 'executionId'>[]): Promise<ExecutionRow | null> {
+    const [row] = (await this.db.query(
+      `WITH updated AS (
+         UPDATE executions SET status = $2, output = $3::jsonb, error = $4::jsonb, resource_usage = $5::jsonb,
+             host_call_audit = $6::jsonb, logs = $7::jsonb, violation_count = $8, was_terminated = $9,
+             node_id = COALESCE($10, node_id), duration_ms = $11, finished_at = now()
+           WHERE id = $1 AND finished_at IS NULL RETURNING *
+       ), audited AS (
+         INSERT INTO audit_outbox (event) SELECT ${OWNED_EVENT('template')} FROM updated, unnest($12::jsonb[]) AS template
+       )
+       SELECT ${COLUMNS} FROM updated`,
+      [
+        id,
+        fields.status,
+        fields.output === undefined ? null : JSON.stringify(fields.output),
+        fields.error ? JSON.stringify(fields.error) : null,
+        fields.resource_usage ? JSON.stringify(fields.resource_usage) : null,
+        fields.host_call_audit ? JSON.stringify(fields.host_call_audit) : null,
+        fields.logs ? JSON.stringify(fields.logs) : null,
+        fields.violation_count ?? 0,
+        fields.was_terminated ?? false,
+        fields.node_id ?? null,
+        fields.duration_ms ?? null,
+        audits.map((a) => JSON.stringify(eventTemplate(a, id))),
+      ],
+    )) as ExecutionRow[];
+    return row ?? null;
   }
 
   /** Unfinished executions older than `olderThanMs` in the given states, for the sweeper. */
