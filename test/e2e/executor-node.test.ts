@@ -161,7 +161,8 @@ describe('executor node (e2e)', function () {
       assert.equal(finished.result.status, 'completed');
       assert.deepEqual(finished.result.output, { message: 'Hello, Alice!' });
       assert.equal(finished.result.execution_id, job.executionId);
-      assert.equal(await bed.jobState(job.executionId), 'completed');
+      // BullMQ marks the job completed just after the processor returns, which is after `finished` is sent.
+      await waitFor(() => bed.jobState(job.executionId), (s) => s === 'completed', { what: 'the job to complete' });
     });
 
     it('publishes status, log and host_call frames on the account progress channel', async () => {
