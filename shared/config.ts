@@ -193,16 +193,21 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** Parses the environment; throws ConfigError naming the first bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/** Parses `env` with `schema`; throws ConfigError naming the first bad variable. */
+function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
   // An empty variable means "unset", as shells and Procfile runners often export blanks.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(present);
+  const parsed = schema.safeParse(present);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const variable = String(issue.path[0] ?? 'environment');
     throw new ConfigError(`configuration error: ${variable} ${issue.message}`);
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const e = parseEnv(envSchema, env);
   return deepFreeze({
     databaseUrl: e.DATABASE_URL,
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
@@ -265,4 +270,44 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 export function requireDatabaseUrl(config: Config): string {
   if (!config.databaseUrl) throw new ConfigError('configuration error: DATABASE_URL is required for this process');
   return config.databaseUrl;
+}
+
+/** Sizes of the benchmarks in ops/bench (`npm run bench`); smaller values make quick runs. */
+export const benchEnvSchema = z.object({
+  BENCH_API_SECONDS: positiveInt.max(600).default(10),
+  BENCH_AUDIT_EVENTS: positiveInt.max(10_000_000).default(100_000),
+  BENCH_SSE_SUBSCRIBERS: positiveInt.max(20_000).default(1000),
+  BENCH_PIPELINE_EXECUTIONS: positiveInt.max(1_000_000).default(20_000),
+  BENCH_PIPELINE_SYNC_SAMPLES: positiveInt.max(100_000).default(300),
+  BENCH_PIPELINE_KILL_SAMPLES: positiveInt.max(10_000).default(20),
+  BENCH_ANCHOR_SAMPLES: positiveInt.max(10_000).default(12),
+  BENCH_ANCHOR_RECORDS: positiveInt.max(8_000_000).default(100_000),
+});
+
+export interface BenchSettings {
+  readonly apiSeconds: number;
+  readonly auditEvents: number;
+  readonly sseSubscribers: number;
+  readonly pipelineExecutions: number;
+  readonly pipelineSyncSamples: number;
+  readonly pipelineKillSamples: number;
+  readonly anchorSamples: number;
+  readonly anchorRecords: number;
+  /** The benchmark process's own environment, for the child processes it starts. */
+  readonly childEnv: Readonly<Record<string, string | undefined>>;
+}
+
+export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
+  const e = parseEnv(benchEnvSchema, env);
+  return deepFreeze({
+    apiSeconds: e.BENCH_API_SECONDS,
+    auditEvents: e.BENCH_AUDIT_EVENTS,
+    sseSubscribers: e.BENCH_SSE_SUBSCRIBERS,
+    pipelineExecutions: e.BENCH_PIPELINE_EXECUTIONS,
+    pipelineSyncSamples: e.BENCH_PIPELINE_SYNC_SAMPLES,
+    pipelineKillSamples: e.BENCH_PIPELINE_KILL_SAMPLES,
+    anchorSamples: e.BENCH_ANCHOR_SAMPLES,
+    anchorRecords: e.BENCH_ANCHOR_RECORDS,
+    childEnv: { ...env },
+  });
 }

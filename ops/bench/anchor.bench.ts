@@ -21,16 +21,15 @@ import { TestSystem } from '../../test/helpers/test-system.ts';
 import { waitFor } from '../../test/helpers/wait-for.ts';
 import { percentile, round, type Benchmark, type BenchRow } from './benchmark.ts';
 
-const SAMPLES = Number(process.env.BENCH_ANCHOR_SAMPLES ?? 12);
-const BIG_BATCH = Number(process.env.BENCH_ANCHOR_RECORDS ?? 100_000);
 const INTERVAL_MS = 1000;
 const BLOCK_TIME_S = 1;
 const PROOF_READS = 200;
 
 const anchor: Benchmark = {
   name: 'anchor',
-  description: `record commit -> batch confirmed on anvil (interval ${INTERVAL_MS} ms, ${BLOCK_TIME_S} s blocks); planning ${BIG_BATCH.toLocaleString('en')} records; proof reads`,
-  async run(): Promise<BenchRow[]> {
+  description: `record commit -> batch confirmed on anvil (interval ${INTERVAL_MS} ms, ${BLOCK_TIME_S} s blocks); planning BENCH_ANCHOR_RECORDS records; proof reads`,
+  async run(settings): Promise<BenchRow[]> {
+    const { anchorSamples: SAMPLES, anchorRecords: BIG_BATCH } = settings;
     const system = await TestSystem.create('anchorbench');
     const chain = await startTestChain({ blockTimeS: BLOCK_TIME_S });
     const redis = connectRedis(TEST_REDIS_URL, 'anchor-bench');

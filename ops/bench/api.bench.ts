@@ -6,12 +6,12 @@ import { round, type Benchmark } from './benchmark.ts';
 import { runLoad } from './support/load.ts';
 
 const CONNECTIONS = 50;
-const DURATION_S = Number(process.env.BENCH_API_SECONDS ?? 10);
 
 const benchmark: Benchmark = {
   name: 'api',
-  description: `authenticated GET agent vs bare Koa, ${CONNECTIONS} connections, ${DURATION_S}s each`,
-  async run() {
+  description: `authenticated GET agent vs bare Koa, ${CONNECTIONS} connections, BENCH_API_SECONDS each`,
+  async run(settings) {
+    const DURATION_S = settings.apiSeconds;
     const system = await TestSystem.create('bench_api');
     const bare = await startProcess('ops/bench/fixtures/bare-koa.ts', {}, 'bare koa listening');
     try {

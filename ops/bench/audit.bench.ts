@@ -18,8 +18,6 @@ import { TestSystem } from '../../test/helpers/test-system.ts';
 import { waitFor } from '../../test/helpers/wait-for.ts';
 import { percentile, round, type Benchmark, type BenchRow } from './benchmark.ts';
 
-const EVENTS = Number(process.env.BENCH_AUDIT_EVENTS ?? 100_000);
-const SUBSCRIBERS = Number(process.env.BENCH_SSE_SUBSCRIBERS ?? 1000);
 const SSE_ROUNDS = 20;
 
 function makeEvents(accountIds: number[], n: number) {
@@ -38,7 +36,7 @@ function makeEvents(accountIds: number[], n: number) {
   );
 }
 
-async function recorderThroughput(system: TestSystem, accountIds: number[]): Promise<BenchRow[]> {
+async function recorderThroughput(system: TestSystem, accountIds: number[], EVENTS: number): Promise<BenchRow[]> {
   const keys = redisKeys(system.redisPrefix);
   const redis = connectRedis(TEST_REDIS_URL, 'bench');
   const reader = connectRedis(TEST_REDIS_URL, 'bench-reader');
@@ -94,7 +92,7 @@ async function recorderThroughput(system: TestSystem, accountIds: number[]): Pro
   }
 }
 
-async function sseFanout(system: TestSystem, accountId: number, key: string): Promise<BenchRow[]> {
+async function sseFanout(system: TestSystem, accountId: number, key: string, SUBSCRIBERS: number): Promise<BenchRow[]> {
   const api = await system.startApi();
   await system.startScheduler();
   const redis = new Redis(TEST_REDIS_URL);
@@ -128,13 +126,13 @@ async function sseFanout(system: TestSystem, accountId: number, key: string): Pr
 
 const benchmark: Benchmark = {
   name: 'audit',
-  description: `recorder throughput (${EVENTS} events) and SSE fan-out (${SUBSCRIBERS} subscribers)`,
-  async run() {
+  description: 'recorder throughput (BENCH_AUDIT_EVENTS) and SSE fan-out (BENCH_SSE_SUBSCRIBERS)',
+  async run(settings) {
     const system = await TestSystem.create('bench_audit');
     try {
       const accounts = await Promise.all(['a', 'b', 'c', 'd'].map((n) => system.createAccount(`bench-${n}`)));
-      const rows = await recorderThroughput(system, accounts.map((a) => a.id));
-      rows.push(...(await sseFanout(system, accounts[0]!.id, accounts[0]!.adminKey)));
+      const rows = await recorderThroughput(system, accounts.map((a) => a.id), settings.auditEvents);
+      rows.push(...(await sseFanout(system, accounts[0]!.id, accounts[0]!.adminKey, settings.sseSubscribers)));
       return rows;
     } finally {
       await system.stop();

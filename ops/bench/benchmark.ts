@@ -14,11 +14,15 @@ export interface BenchRow {
   readonly met: boolean | null;
 }
 
+import type { BenchSettings } from '../../shared/config.ts';
+
+export type { BenchSettings };
+
 export interface Benchmark {
   /** Short name used on the command line: `npm run bench -- NAME`. */
   readonly name: string;
   readonly description: string;
-  run(): Promise<BenchRow[]>;
+  run(settings: BenchSettings): Promise<BenchRow[]>;
 }
 
 /** Nearest-rank percentile over an unsorted sample; p in [0, 100]. */

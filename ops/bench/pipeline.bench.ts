@@ -14,9 +14,6 @@ import { waitFor } from '../../test/helpers/wait-for.ts';
 import { percentile, round, type Benchmark, type BenchRow } from './benchmark.ts';
 import { runLoad } from './support/load.ts';
 
-const EXECUTIONS = Number(process.env.BENCH_PIPELINE_EXECUTIONS ?? 20_000);
-const SYNC_SAMPLES = Number(process.env.BENCH_PIPELINE_SYNC_SAMPLES ?? 300);
-const KILL_SAMPLES = Number(process.env.BENCH_PIPELINE_KILL_SAMPLES ?? 20);
 
 async function rawBullmq(prefix: string, n: number): Promise<number> {
   const connection = () => new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
@@ -36,13 +33,13 @@ async function rawBullmq(prefix: string, n: number): Promise<number> {
 
 const benchmark: Benchmark = {
   name: 'pipeline',
-  description: `async throughput (${EXECUTIONS}), sync latency (${SYNC_SAMPLES}), kill latency (${KILL_SAMPLES})`,
-  async run() {
+  description: 'async throughput, sync latency and kill latency (sizes: BENCH_PIPELINE_*)',
+  async run(settings) {
+    const { pipelineExecutions: EXECUTIONS, pipelineSyncSamples: SYNC_SAMPLES, pipelineKillSamples: KILL_SAMPLES } = settings;
     const system = await TestSystem.create('bench_pipeline');
     const nodes: RunningProcess[] = [];
     const rows: BenchRow[] = [];
     try {
-      if (process.env.BENCH_ASYNC_COMMIT === '1') await system.db.query(`ALTER DATABASE ${system.database.name} SET synchronous_commit = off`);
       const account = await system.createAccount('bench');
       const raised = await runTz(['limits', 'set', '--account', 'bench', '--executions-per-minute', '1000000', '--concurrency', '100000'], system.env());
       if (raised.code !== 0) throw new Error(raised.stderr);

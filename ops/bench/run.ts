@@ -4,6 +4,8 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import type { Benchmark, BenchRow } from './benchmark.ts';
+import { loadBenchSettings } from '../../shared/config.ts';
+import { ConfigError } from '../../shared/errors.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -33,6 +35,7 @@ function formatTable(rows: readonly (BenchRow & { benchmark: string })[]): strin
 }
 
 async function main(): Promise<void> {
+  const settings = loadBenchSettings();
   const wanted = process.argv.slice(2);
   const all = await loadBenchmarks();
   const unknown = wanted.filter((w) => !all.some((b) => b.name === w));
@@ -44,10 +47,16 @@ async function main(): Promise<void> {
   const rows: (BenchRow & { benchmark: string })[] = [];
   for (const bench of selected) {
     process.stderr.write(`running ${bench.name}: ${bench.description}\n`);
-    for (const row of await bench.run()) rows.push({ benchmark: bench.name, ...row });
+    for (const row of await bench.run(settings)) rows.push({ benchmark: bench.name, ...row });
   }
   process.stdout.write(`${formatTable(rows)}\n`);
   await writeFile(path.join(here, 'last-run.json'), `${JSON.stringify(rows, null, 2)}\n`);
 }
 
-await main();
+try {
+  await main();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exit(1);
+}

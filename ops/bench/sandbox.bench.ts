@@ -13,7 +13,7 @@ import { Piscina } from 'piscina';
 import { SandboxPool } from '../../executor-node/sandbox/sandbox-pool.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { resolveAgentConfig } from '../../shared/sandbox-templates.ts';
-import { percentile, round, type Benchmark, type BenchRow } from './benchmark.ts';
+import { percentile, round, type Benchmark, type BenchRow, type BenchSettings } from './benchmark.ts';
 import type { InThreadFigures } from './support/sandbox-in-thread.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -77,11 +77,11 @@ async function perSecond(submit: (n: number) => Promise<void>, seconds: number):
   return done / ((performance.now() - started) / 1000);
 }
 
-async function idlePoolRss(): Promise<{ beforeMb: number; idleMb: number; threads: number }> {
+async function idlePoolRss(childEnv: BenchSettings['childEnv']): Promise<{ beforeMb: number; idleMb: number; threads: number }> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     ['--import', 'tsx', path.join(here, 'support/sandbox-idle-rss.ts')],
-    { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'silent' } },
+    { cwd: ROOT, env: { ...childEnv, LOG_LEVEL: 'silent' } },
   );
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as { beforeMb: number; idleMb: number; threads: number };
 }
@@ -89,8 +89,8 @@ async function idlePoolRss(): Promise<{ beforeMb: number; idleMb: number; thread
 const sandbox: Benchmark = {
   name: 'sandbox',
   description: 'QuickJS sandbox start, pool throughput, host round trips and idle memory, each next to its reference',
-  async run(): Promise<BenchRow[]> {
-    const idle = await idlePoolRss();
+  async run(settings): Promise<BenchRow[]> {
+    const idle = await idlePoolRss(settings.childEnv);
     const inThread = await inThreadFigures();
     const spawns = await workerSpawnMs();
     const bareSpawns = await workerSpawnMs([]);
