@@ -59,7 +59,8 @@ export function executionRoutes(deps: ExecutionRouteDeps): RouteSpec[] {
       },
       async handle({ params, query, body, principal, ctx }) {
         const input = body?.input ?? null;
-        const inputBytes = Buffer.byteLength(JSON.stringify(input), 'utf8');
+        const inputJson = JSON.stringify(input);
+        const inputBytes = Buffer.byteLength(inputJson, 'utf8');
         if (inputBytes > deps.maxInputBytes) throw errors.validation('input', `must serialise to at most ${deps.maxInputBytes} bytes of JSON (got ${inputBytes})`);
         // Both checks read caches (the agent cache, the Redis mirror of account halts), which
         // writes invalidate at once; the scheduler re-checks the database before any run.
@@ -69,7 +70,7 @@ export function executionRoutes(deps: ExecutionRouteDeps): RouteSpec[] {
         if (agent.status === 'halted') throw errors.conflict('agent_halted', `agent ${agent.name} is halted: ${agent.halt_reason ?? 'no reason given'}`);
         if (agent.status !== 'ready') throw errors.conflict('agent_disabled', `agent ${agent.name} is ${agent.status}; set its status to ready to run it`);
 
-        const row = await deps.executions.createQueued(principal.accountId, agent.id, input, {
+        const row = await deps.executions.createQueued(principal.accountId, agent.id, inputJson, {
           actor: principal.keyPrefix,
           actionType: 'execution_queued',
           description: `execution of agent ${agent.name} queued`,

@@ -47,33 +47,13 @@ const agentFields = {
   status: z.enum(CLIENT_AGENT_STATUSES),
 };
 
-export const registerAgentBody = z
-  .object({
-    ...agentFields,
-    version: agentFields.version.optional(),
-    description: agentFields.description.optional(),
-    entry_code: agentFields.entry_code.optional(),
-    config: agentFields.config.optional(),
-    permissions: agentFields.permissions.optional(),
-    swarm: agentFields.swarm.optional(),
-    status: agentFields.status.optional(),
-  })
-  .strict();
+const optionalAgentFields = z.object(agentFields).partial().strict();
+
+/** Registration needs a name; every other field is optional (defaults, or kept on upsert). */
+export const registerAgentBody = optionalAgentFields.required({ name: true });
 export type RegisterAgentBody = z.output<typeof registerAgentBody>;
 
-export const patchAgentBody = z
-  .object({
-    name: agentFields.name.optional(),
-    version: agentFields.version.optional(),
-    description: agentFields.description.optional(),
-    entry_code: agentFields.entry_code.optional(),
-    config: agentFields.config.optional(),
-    permissions: agentFields.permissions.optional(),
-    swarm: agentFields.swarm.optional(),
-    status: agentFields.status.optional(),
-  })
-  .strict()
-  .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' });
+export const patchAgentBody = optionalAgentFields.refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' });
 export type PatchAgentBody = z.output<typeof patchAgentBody>;
 
 export const agentIdParams = z.object({ id: idString }).strict();

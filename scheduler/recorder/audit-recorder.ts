@@ -174,9 +174,8 @@ export class AuditRecorder implements Closable {
   }
 
   private prepare(events: readonly AuditEvent[], heads: ChainHeads): PreparedBatch {
-    const now = new Date();
-    void this.partitions.ensure(now);
-    return prepareChainBatch(events, heads, now);
+    // The partition for `now` is ensured by commit() before the batch is written.
+    return prepareChainBatch(events, heads, new Date());
   }
 
   /** A new leader takes over every entry left pending by earlier consumers. */

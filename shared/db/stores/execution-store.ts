@@ -68,7 +68,8 @@ export class ExecutionStore {
    * The execution and its audit event in one statement (so one round trip, and atomic):
    * the event is built here and its execution_id filled in from the new row.
    */
-  async createQueued(accountId: number, agentId: number, input: unknown, audit: Omit<AuditEventInput, 'accountId' | 'agentId' | 'executionId'>): Promise<ExecutionRow> {
+  /** `inputJson`: the input already serialised (the caller measured it). */
+  async createQueued(accountId: number, agentId: number, inputJson: string, audit: Omit<AuditEventInput, 'accountId' | 'agentId' | 'executionId'>): Promise<ExecutionRow> {
     const event = auditEvent({ ...audit, accountId, agentId, executionId: null });
     const [row] = (await this.db.query(
       `WITH created AS (
@@ -77,7 +78,7 @@ export class ExecutionStore {
          INSERT INTO audit_outbox (event) SELECT jsonb_set($4::jsonb, '{execution_id}', to_jsonb(created.id)) FROM created
        )
        SELECT ${COLUMNS} FROM created`,
-      [accountId, agentId, JSON.stringify(input ?? null), JSON.stringify(event)],
+      [accountId, agentId, inputJson, JSON.stringify(event)],
     )) as ExecutionRow[];
     return row!;
   }
