@@ -32,6 +32,7 @@ import { anchorRoutes } from './routes/anchors.ts';
 import { ExecutionStore } from '../shared/db/stores/execution-store.ts';
 import { bullConnection, intakeQueue } from '../shared/execution/queues.ts';
 import { KillSwitch } from '../shared/execution/kill-switch.ts';
+import { ExecutionIntake } from './executions/execution-intake.ts';
 import { ExecutionWaiter } from './executions/execution-waiter.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { killSwitchRoutes } from './routes/kill-switch.ts';
@@ -68,6 +69,8 @@ export async function startApiRole({ config, log, db, redis }: ApiRoleDeps): Pro
   await waiter.start();
   const queueConnection = bullConnection(config, 'api-queues');
   const intake = intakeQueue(config, queueConnection);
+  const executions = new ExecutionStore(db);
+  const executionIntake = new ExecutionIntake(executions, intake, log.child({ part: 'execution-intake' }));
   const agentEvents = new RedisAgentEvents(redis, keys, agentCache);
   const app = buildApp({
     log,
@@ -84,8 +87,8 @@ export async function startApiRole({ config, log, db, redis }: ApiRoleDeps): Pro
         redis,
         keys,
         agents: agentCache,
-        executions: new ExecutionStore(db),
-        intake,
+        executions,
+        intake: executionIntake,
         waiter,
         maxInputBytes: config.sandbox.maxInputBytes,
         waitAllowanceMs: config.executeWaitAllowanceMs,
@@ -121,6 +124,7 @@ export async function startApiRole({ config, log, db, redis }: ApiRoleDeps): Pro
         server.closeIdleConnections();
       });
       clearTimeout(cutoff);
+      await executionIntake.idle();
       await intake.close();
       queueConnection.disconnect();
       subscriber.disconnect();

@@ -1,12 +1,14 @@
-// Ends an execution: the one conditional write of its final state with its audit events,
-// then the release of its concurrency slot and the notifications (done channel for
-// synchronous callers, a result frame for live progress). Used by the intake (refusals),
-// the results consumer and the sweeper.
+// Ends executions: the one conditional write of their final states with their audit
+// events (one statement for a whole batch), then the release of their concurrency slots
+// and the notifications (a done notice for synchronous callers, a result frame for live
+// progress), in one Redis round trip. Used by the intake (refusals), the results consumer
+// and the sweeper.
 import type { Redis } from 'ioredis';
 import type { AuditActionType } from '../shared/audit/audit-event.ts';
 import { summarize } from '../shared/audit/summarize.ts';
-import type { ExecutionRow, ExecutionStore, FinalFields } from '../shared/db/stores/execution-store.ts';
-import type { ProgressFrame } from '../shared/execution/protocol.ts';
+import type { ExecutionRow, ExecutionStore, FinalFields, FinalState, RowAudit } from '../shared/db/stores/execution-store.ts';
+import { presentExecution } from '../shared/execution/execution-presenter.ts';
+import { MAX_INLINE_EXECUTION_BYTES, type DoneNotice, type ProgressFrame } from '../shared/execution/protocol.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { RedisKeys } from '../shared/redis/keys.ts';
 
@@ -14,6 +16,16 @@ export interface FinishAudit {
   readonly actionType: AuditActionType;
   readonly description: string;
   readonly isViolation?: boolean;
+}
+
+export interface Ending {
+  readonly executionId: number;
+  readonly fields: FinalFields;
+  /** Events recorded before the final one (execution_completed or execution_failed). */
+  readonly audits: readonly FinishAudit[];
+  readonly actor?: string;
+  /** The node's start of the run, when it was not reported separately (FinalState.start). */
+  readonly start?: { readonly at: Date; readonly attempt: number; readonly nodeId: string };
 }
 
 export class ExecutionFinisher {
@@ -26,32 +38,68 @@ export class ExecutionFinisher {
 
   /** Returns the row when this call wrote the final state, null when it was already final. */
   async finish(executionId: number, fields: FinalFields, audits: readonly FinishAudit[], actor = 'system'): Promise<ExecutionRow | null> {
-    const row = await this.store.finalize(executionId, fields, [
-      ...audits.map((a) => ({ actor, actionType: a.actionType, description: a.description, isViolation: a.isViolation ?? false })),
+    const [row] = await this.finishMany([{ executionId, fields, audits, actor }]);
+    return row ?? null;
+  }
+
+  /** Returns the rows this call ended; those already final are left out. */
+  async finishMany(endings: readonly Ending[]): Promise<ExecutionRow[]> {
+    if (endings.length === 0) return [];
+    const rows = await this.store.finalizeMany(endings.map(finalState));
+    if (rows.length === 0) return rows;
+    const pipeline = this.redis.pipeline();
+    for (const row of rows) {
+      const frame: ProgressFrame = {
+        type: 'result',
+        executionId: row.id,
+        agentId: row.agent_id,
+        status: row.status,
+        output: row.output ?? null,
+        error: row.error ?? null,
+        at: (row.finished_at ?? new Date()).toISOString(),
+      };
+      pipeline.zrem(this.keys.agentRunningKey(row.account_id, row.agent_id), String(row.id));
+      pipeline.publish(this.keys.progressChannel(row.account_id), JSON.stringify(frame));
+      pipeline.publish(this.keys.executionDoneChannel, doneNotice(row));
+    }
+    const results = await pipeline.exec();
+    const failed = results?.find(([err]) => err);
+    if (failed) this.log.warn({ err: failed[0], executions: rows.length }, 'executions finished but a notification failed');
+    return rows;
+  }
+}
+
+function finalState(ending: Ending): FinalState {
+  const { executionId, fields, audits, start } = ending;
+  const actor = ending.actor ?? 'system';
+  const rowAudit = (a: FinishAudit): RowAudit => ({ actor, actionType: a.actionType, description: a.description, isViolation: a.isViolation ?? false });
+  return {
+    id: executionId,
+    fields,
+    audits: [
+      ...audits.map(rowAudit),
       {
         actor,
-        actionType: fields.status === 'completed' ? ('execution_completed' as const) : ('execution_failed' as const),
+        actionType: fields.status === 'completed' ? 'execution_completed' : 'execution_failed',
         description: `execution ${executionId} ended ${fields.status}${fields.error ? `: ${fields.error.code}` : ''}`,
         outputSummary: summarize({ status: fields.status, output: fields.output, error: fields.error?.code ?? null }),
       },
-    ]);
-    if (!row) return null;
-    const frame: ProgressFrame = {
-      type: 'result',
-      executionId: row.id,
-      agentId: row.agent_id,
-      status: row.status,
-      output: row.output ?? null,
-      error: row.error ?? null,
-      at: (row.finished_at ?? new Date()).toISOString(),
-    };
-    const pipeline = this.redis.pipeline();
-    pipeline.zrem(this.keys.agentRunningKey(row.account_id, row.agent_id), String(row.id));
-    pipeline.publish(this.keys.progressChannel(row.account_id), JSON.stringify(frame));
-    pipeline.publish(this.keys.executionDoneChannel, JSON.stringify({ executionId: row.id, accountId: row.account_id, status: row.status }));
-    const results = await pipeline.exec();
-    const failed = results?.find(([err]) => err);
-    if (failed) this.log.warn({ err: failed[0], executionId: row.id }, 'execution finished but a notification failed');
-    return row;
+    ],
+    ...(start ? { start: { at: start.at, attempt: start.attempt, audit: startedAudit(executionId, start.nodeId, actor) } } : {}),
+  };
+}
+
+/** The audit event of a node starting a run (attempt), whichever message brings it. */
+export function startedAudit(executionId: number, nodeId: string, actor: string): RowAudit {
+  return { actor, actionType: 'execution_started', description: `execution ${executionId} started on node ${nodeId}` };
+}
+
+function doneNotice(row: ExecutionRow): string {
+  const notice: DoneNotice = { executionId: row.id, accountId: row.account_id, status: row.status };
+  const execution = JSON.stringify(presentExecution(row));
+  // Byte length is at most 3x the UTF-16 length: skip measuring what is clearly small.
+  if (execution.length * 3 <= MAX_INLINE_EXECUTION_BYTES || Buffer.byteLength(execution) <= MAX_INLINE_EXECUTION_BYTES) {
+    return `${JSON.stringify(notice).slice(0, -1)},"execution":${execution}}`;
   }
+  return JSON.stringify(notice);
 }

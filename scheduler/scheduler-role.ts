@@ -6,7 +6,6 @@ import type { Config } from '../shared/config.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Closable } from '../shared/process/lifecycle.ts';
 import { ExecutionStore } from '../shared/db/stores/execution-store.ts';
-import { RateLimitStore } from '../shared/db/stores/rate-limit-store.ts';
 import { bullConnection, execQueue, intakeQueue } from '../shared/execution/queues.ts';
 import { redisKeys } from '../shared/redis/keys.ts';
 import { connectRedis } from '../shared/redis/connection.ts';
@@ -42,7 +41,7 @@ export async function startSchedulerRole({ config, log, db, redis }: SchedulerRo
   const executions = new ExecutionStore(db);
   const finisher = new ExecutionFinisher(executions, redis, keys, log);
   const parts: Closable[] = [
-    startIntakeConsumer({ config, db, redis, keys, executions, limits: new RateLimitStore(db), finisher, execQueues, log: log.child({ part: 'intake' }) }),
+    startIntakeConsumer({ config, db, redis, keys, executions, finisher, execQueues, log: log.child({ part: 'intake' }) }),
     startResultsConsumer({ config, executions, finisher, log: log.child({ part: 'results' }) }),
     startExecutionSweeper({ executions, finisher, intake, execQueues, intervalMs: config.scheduler.sweepIntervalMs, log: log.child({ part: 'sweeper' }) }),
   ];

@@ -1,13 +1,18 @@
-// Lets a synchronous execute wait for its execution to end. The scheduler publishes every
-// final state on one channel; this process's subscriber wakes the matching waiter. A
-// lost message costs at most one poll interval: waiters also re-check the database.
+// Lets a synchronous execute wait for its execution to end. The scheduler publishes a
+// done notice for every final state on one channel, carrying the execution itself when it
+// is small; this process's subscriber hands it to the matching waiter. A lost notice
+// costs at most one poll interval: waiters also re-read the database.
 import type { Redis } from 'ioredis';
+import { doneNoticeSchema, type DoneNotice } from '../../shared/execution/protocol.ts';
 import type { RedisKeys } from '../../shared/redis/keys.ts';
 
 const POLL_MS = 1000;
 
+/** The execution as the API presents it, or null while it has not ended. */
+export type FinalExecutionLoader = () => Promise<Record<string, unknown> | null>;
+
 export class ExecutionWaiter {
-  private readonly waiting = new Map<number, Set<() => void>>();
+  private readonly waiting = new Map<number, Set<(notice: DoneNotice) => void>>();
 
   constructor(
     private readonly subscriber: Redis,
@@ -17,36 +22,42 @@ export class ExecutionWaiter {
   async start(): Promise<void> {
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.keys.executionDoneChannel) return;
-      let executionId: number;
+      let notice: DoneNotice;
       try {
-        executionId = Number((JSON.parse(message) as { executionId: unknown }).executionId);
+        notice = doneNoticeSchema.parse(JSON.parse(message));
       } catch {
         return;
       }
-      for (const wake of this.waiting.get(executionId) ?? []) wake();
+      for (const wake of this.waiting.get(notice.executionId) ?? []) wake(notice);
     });
     await this.subscriber.subscribe(this.keys.executionDoneChannel);
   }
 
-  /** Resolves true once `isDone()` holds (checked on each notification and poll), false on timeout. */
-  async wait(executionId: number, timeoutMs: number, isDone: () => Promise<boolean>): Promise<boolean> {
+  /**
+   * Resolves with the ended execution (from its done notice, or from `load` when the notice
+   * does not carry it or did not come within a poll interval), or null on timeout.
+   * Call it as soon as the execution is queued: a notice before the call is only seen by polling.
+   */
+  async wait(executionId: number, timeoutMs: number, load: FinalExecutionLoader): Promise<Record<string, unknown> | null> {
     const deadline = Date.now() + timeoutMs;
-    let wake: () => void = () => undefined;
+    let wake: (notice: DoneNotice) => void = () => undefined;
     const set = this.waiting.get(executionId) ?? new Set();
     this.waiting.set(executionId, set);
     try {
       for (;;) {
-        const woken = new Promise<void>((resolve) => {
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) return null;
+        let timer: NodeJS.Timeout | undefined;
+        const notice = await new Promise<DoneNotice | null>((resolve) => {
           wake = resolve;
           set.add(resolve);
+          timer = setTimeout(() => resolve(null), Math.min(POLL_MS, remaining));
         });
-        if (await isDone()) return true;
-        const remaining = deadline - Date.now();
-        if (remaining <= 0) return false;
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([woken, new Promise<void>((r) => (timer = setTimeout(r, Math.min(POLL_MS, remaining))))]);
         clearTimeout(timer);
         set.delete(wake);
+        if (notice?.execution) return notice.execution;
+        const loaded = await load();
+        if (loaded) return loaded;
       }
     } finally {
       set.delete(wake);

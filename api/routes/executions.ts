@@ -1,5 +1,4 @@
 // Executing agents and reading their history: /api/v1/sdk/agents/:id/execute and /executions.
-import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import { errors } from '../../shared/errors.ts';
 import { summarize } from '../../shared/audit/summarize.ts';
@@ -7,13 +6,13 @@ import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../../shared/redis/keys.ts';
 import type { AgentReader } from '../agents/agent-cache.ts';
 import type { ExecutionStore } from '../../shared/db/stores/execution-store.ts';
-import { executionJobId, type IntakeJob } from '../../shared/execution/queues.ts';
 import { isFinal } from '../../shared/execution/statuses.ts';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
 import { authErrorResponses, errorBody } from '../schemas/common.ts';
 import { agentIdParams } from '../schemas/agent-schemas.ts';
 import { acceptedOutput, executeBody, executeQuery, executionOutput, executionParams, listExecutionsQuery } from '../schemas/execution-schemas.ts';
-import { presentExecution, presentExecutionSummary } from '../executions/execution-presenter.ts';
+import { presentExecution, presentExecutionSummary } from '../../shared/execution/execution-presenter.ts';
+import type { ExecutionIntake } from '../executions/execution-intake.ts';
 import type { ExecutionWaiter } from '../executions/execution-waiter.ts';
 
 export interface ExecutionRouteDeps {
@@ -22,7 +21,7 @@ export interface ExecutionRouteDeps {
   /** Cached reads: invalidated on every agent write, including the kill switch. */
   readonly agents: AgentReader;
   readonly executions: ExecutionStore;
-  readonly intake: Queue<IntakeJob>;
+  readonly intake: ExecutionIntake;
   readonly waiter: ExecutionWaiter;
   readonly maxInputBytes: number;
   readonly waitAllowanceMs: number;
@@ -70,24 +69,27 @@ export function executionRoutes(deps: ExecutionRouteDeps): RouteSpec[] {
         if (agent.status === 'halted') throw errors.conflict('agent_halted', `agent ${agent.name} is halted: ${agent.halt_reason ?? 'no reason given'}`);
         if (agent.status !== 'ready') throw errors.conflict('agent_disabled', `agent ${agent.name} is ${agent.status}; set its status to ready to run it`);
 
-        const row = await deps.executions.createQueued(principal.accountId, agent.id, inputJson, {
-          actor: principal.keyPrefix,
-          actionType: 'execution_queued',
-          description: `execution of agent ${agent.name} queued`,
-          inputSummary: summarize(input),
-          permissionState: { scopes: agent.permissions, config: { ...agent.config } },
+        const row = await deps.intake.queue({
+          accountId: principal.accountId,
+          agentId: agent.id,
+          inputJson,
+          audit: {
+            actor: principal.keyPrefix,
+            actionType: 'execution_queued',
+            description: `execution of agent ${agent.name} queued`,
+            inputSummary: summarize(input),
+            permissionState: { scopes: agent.permissions, config: { ...agent.config } },
+          },
         });
-        // If this enqueue is lost (crash, Redis down), the scheduler's sweeper enqueues it again.
-        await deps.intake.add('intake', { executionId: row.id }, { jobId: executionJobId(row.id) }).catch(() => undefined);
 
         const wantsAsync = query.async === 'true' || query.async === '1' || /\brespond-async\b/i.test(ctx.get('prefer'));
         if (wantsAsync) return { status: 202, body: accepted(row) };
         let latest = row;
-        const done = await deps.waiter.wait(row.id, agent.config.cpu_time_limit_ms + deps.waitAllowanceMs, async () => {
+        const ended = await deps.waiter.wait(row.id, agent.config.cpu_time_limit_ms + deps.waitAllowanceMs, async () => {
           latest = (await deps.executions.getById(row.id)) ?? latest;
-          return isFinal(latest.status);
+          return isFinal(latest.status) ? presentExecution(latest) : null;
         });
-        return done ? { status: 200, body: presentExecution(latest) } : { status: 202, body: accepted(latest) };
+        return ended ? { status: 200, body: ended } : { status: 202, body: accepted(latest) };
       },
     }),
     defineRoute({

@@ -29,6 +29,9 @@ export interface ExecJobProcessorDeps {
   readonly log: Logger;
 }
 
+/** How long a run goes before its start is reported on its own (see run()). */
+export const STARTED_REPORT_DELAY_MS = 25;
+
 /** What the BullMQ job returns: the run's status, or why there was no run. */
 export type ExecJobOutcome = SandboxResult['status'] | 'refused';
 
@@ -54,7 +57,7 @@ export class ExecJobProcessor {
     try {
       const refusal = await this.haltReason(exec);
       if (refusal) {
-        await this.deps.results.send({ type: 'refused', ...this.about(exec), reason: refusal }, job.attemptsStarted);
+        await this.deps.results.send({ type: 'refused', ...this.about(exec), reason: refusal });
         log.info({ reason: refusal }, 'execution refused: halted');
         return 'refused';
       }
@@ -67,10 +70,15 @@ export class ExecJobProcessor {
   private async run(exec: ExecJob, running: RunningExecution, job: Job, token: string | undefined, log: Logger): Promise<ExecJobOutcome> {
     const { executionId, accountId } = exec;
     const agentId = exec.agent.id;
-    // Sent while the run starts rather than before it: one round trip less on every
-    // execution. One connection keeps the order, so `started` still precedes `finished`.
-    const startedSent = this.deps.results.send({ type: 'started', ...this.about(exec) }, job.attemptsStarted);
-    startedSent.catch(() => undefined);
+    const startedAt = new Date();
+    // The start goes to the scheduler only if the run is still going STARTED_REPORT_DELAY_MS
+    // later: most runs end sooner, and their `finished` records the start with the end (one
+    // message and one database write instead of two). Live progress sees it at once.
+    let startedSent: Promise<void> = Promise.resolve();
+    const startReport = setTimeout(() => {
+      startedSent = this.deps.results.send({ type: 'started', ...this.about(exec), at: startedAt.toISOString(), attempt: job.attemptsStarted });
+      startedSent.catch(() => undefined);
+    }, STARTED_REPORT_DELAY_MS);
     this.deps.progress.publish(accountId, {
       type: 'status',
       executionId,
@@ -108,13 +116,19 @@ export class ExecJobProcessor {
     // pool.run registers the run synchronously: a kill that came while we were checking
     // halts (and found no run to stop then) is applied now.
     if (running.stopReason !== null) this.deps.pool.terminate(executionId, running.stopReason);
-    const result = await resultPromise;
+    const result = await resultPromise.finally(() => clearTimeout(startReport));
     await startedSent;
     // Before the result leaves: once the scheduler has it, it may tell the caller, and
     // the audit trail must not lag behind what the caller was told.
     await this.deps.audit.flush();
     if (running.handBack !== null) return this.handBack(running, job, token, log);
-    await this.deps.results.send({ type: 'finished', ...this.about(exec), result: { ...result } }, job.attemptsStarted);
+    await this.deps.results.send({
+      type: 'finished',
+      ...this.about(exec),
+      attempt: job.attemptsStarted,
+      startedAt: startedAt.toISOString(),
+      result: { ...result },
+    });
     log.info({ status: result.status, durationMs: result.duration_ms }, 'execution finished');
     return result.status;
   }
@@ -142,7 +156,7 @@ export class ExecJobProcessor {
     return null;
   }
 
-  private about(exec: ExecJob): Omit<Extract<NodeMessage, { type: 'started' }>, 'type'> {
+  private about(exec: ExecJob): Omit<Extract<NodeMessage, { type: 'refused' }>, 'type' | 'reason'> {
     return {
       executionId: exec.executionId,
       accountId: exec.accountId,

@@ -1,43 +1,55 @@
 // Sends a node's messages (started, finished, refused) to the scheduler on the durable
-// `results` queue. Job ids are deterministic per message and attempt, so a node that
-// repeats a send after a hiccup adds nothing new while the first copy is still kept.
+// `results` queue. Messages ready at the same time travel together as one report job:
+// at rest each goes alone and at once, under load one job carries many (see
+// CoalescingBatcher), which is what keeps the results hop cheap per execution. The
+// scheduler's handling is idempotent, so a report repeated after a hiccup changes nothing.
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { nodeMessageSchema, QUEUES, type NodeMessage } from '../../shared/execution/protocol.ts';
+import { MAX_MESSAGES_PER_REPORT, nodeMessageSchema, QUEUES, type NodeMessage, type NodeReport } from '../../shared/execution/protocol.ts';
+import { CoalescingBatcher } from '../../shared/process/coalescing-batcher.ts';
 
 /**
- * Completed messages are kept a while (the window in which a duplicate id is dropped) and
- * bounded in number: a `finished` message carries a whole result. The scheduler's
- * processing is retried (its writes are idempotent), so a database hiccup loses nothing.
+ * Completed reports are kept a little while and bounded in number: a `finished` message
+ * carries a whole result. The scheduler's processing is retried (its writes are
+ * idempotent), so a database hiccup loses nothing.
  */
-const MESSAGE_JOB_OPTIONS = {
+const REPORT_JOB_OPTIONS = {
   attempts: 10,
   backoff: { type: 'exponential', delay: 250 },
-  removeOnComplete: { age: 3600, count: 1000 },
+  removeOnComplete: { age: 600, count: 1000 },
   removeOnFail: { age: 7 * 86_400 },
 } as const;
 
-/** The results-queue job id of a message; `attempt` is the exec job's attemptsStarted. */
-export function messageJobId(message: NodeMessage, attempt: number): string {
-  if (message.type === 'started') return `${message.executionId}-started-${attempt}`;
-  return `${message.executionId}-${message.type}`;
-}
+/** Reports being added at once. */
+const REPORTS_IN_FLIGHT = 2;
 
 export class ResultsPublisher {
   private readonly queue: Queue;
+  private readonly batcher: CoalescingBatcher<NodeMessage, void>;
 
   constructor(connection: Redis, prefix: string) {
     this.queue = new Queue(QUEUES.results, { connection, prefix });
+    this.batcher = new CoalescingBatcher((messages) => this.report(messages), { maxBatch: MAX_MESSAGES_PER_REPORT, maxInFlight: REPORTS_IN_FLIGHT });
   }
 
   /** Resolves once the message is in Redis. */
-  async send(message: NodeMessage, attempt: number): Promise<void> {
-    // Our own output, checked anyway: the scheduler rejects what does not parse.
-    const parsed = nodeMessageSchema.parse(message);
-    await this.queue.add(parsed.type, parsed, { ...MESSAGE_JOB_OPTIONS, jobId: messageJobId(parsed, attempt) });
+  send(message: NodeMessage): Promise<void> {
+    try {
+      // Our own output, checked anyway: the scheduler drops what does not parse.
+      return this.batcher.submit(nodeMessageSchema.parse(message));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   async close(): Promise<void> {
+    await this.batcher.idle();
     await this.queue.close();
+  }
+
+  private async report(messages: NodeMessage[]): Promise<void[]> {
+    const report: NodeReport = { messages };
+    await this.queue.add('report', report, REPORT_JOB_OPTIONS);
+    return messages.map(() => undefined);
   }
 }

@@ -1,7 +1,7 @@
 // Consumes the intake queue: refuses executions of halted or disabled agents and halted
 // accounts, takes a rate-limit slot (swarm per hour, account per minute, agent
-// concurrency) atomically, and routes the execution, with everything an executor node
-// needs to run it, to its pool's queue.
+// concurrency) atomically per execution, and routes each execution, with everything an
+// executor node needs to run it, to its pool's queue. Works a batch at a time.
 import { Worker, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
@@ -9,16 +9,15 @@ import type { Config } from '../../shared/config.ts';
 import type { AgentConfig } from '../../shared/sandbox-templates.ts';
 import { SANDBOX_TEMPLATES } from '../../shared/sandbox-templates.ts';
 import type { AgentScope } from '../../shared/permissions/agent-scopes.ts';
-import type { RateLimitStore } from '../../shared/db/stores/rate-limit-store.ts';
 import type { ExecutionStore } from '../../shared/db/stores/execution-store.ts';
-import { execJobSchema, MAX_CONTEXT_SNAPSHOT_BYTES, QUEUES, type ExecJob, type ExecPool } from '../../shared/execution/protocol.ts';
+import { EXEC_POOLS, execJobSchema, MAX_CONTEXT_SNAPSHOT_BYTES, QUEUES, type ExecJob, type ExecPool } from '../../shared/execution/protocol.ts';
 import { bullConnection, executionJobId, intakeJobSchema, queueOptions, type IntakeJob } from '../../shared/execution/queues.ts';
-import { slotDecision } from '../../shared/execution/rate-limits.ts';
+import { effectiveLimits, slotDecision, type EffectiveLimits, type SlotDecision } from '../../shared/execution/rate-limits.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { RedisKeys } from '../../shared/redis/keys.ts';
-import { scripts } from '../../shared/redis/scripts/index.ts';
+import { scriptPipeline } from '../../shared/redis/scripts/index.ts';
 import type { Closable } from '../../shared/process/lifecycle.ts';
-import type { ExecutionFinisher } from '../execution-finisher.ts';
+import type { Ending, ExecutionFinisher } from '../execution-finisher.ts';
 
 /** Slots expire on their own after the run's time limit plus this, should a release be lost. */
 const SLOT_GRACE_MS = 5 * 60 * 1000;
@@ -39,6 +38,11 @@ interface DispatchRow {
   swarm: string | null;
   agent_status: string;
   agent_halt_reason: string | null;
+  /** The account's rate_limits row ('' swarm) and the swarm's, when set. */
+  account_per_hour: number | null;
+  account_per_minute: number | null;
+  account_concurrency: number | null;
+  swarm_per_hour: number | null;
 }
 
 export interface IntakeDeps {
@@ -47,17 +51,19 @@ export interface IntakeDeps {
   readonly redis: Redis;
   readonly keys: RedisKeys;
   readonly executions: ExecutionStore;
-  readonly limits: RateLimitStore;
   readonly finisher: ExecutionFinisher;
   readonly execQueues: Readonly<Record<ExecPool, Queue>>;
   readonly log: Logger;
 }
 
+/** Intake jobs handled at once; each may carry many executions. */
+const INTAKE_CONCURRENCY = 8;
+
 export function startIntakeConsumer(deps: IntakeDeps): Closable {
   const connection = bullConnection(deps.config, 'scheduler-intake');
-  const worker = new Worker<IntakeJob>(QUEUES.intake, (job) => dispatch(deps, job), {
+  const worker = new Worker<IntakeJob>(QUEUES.intake, (job) => dispatchBatch(deps, job), {
     ...queueOptions(deps.config, connection),
-    concurrency: 32,
+    concurrency: INTAKE_CONCURRENCY,
   });
   worker.on('failed', (job, err) => deps.log.error({ err, jobId: job?.id }, 'intake job failed'));
   return {
@@ -69,68 +75,116 @@ export function startIntakeConsumer(deps: IntakeDeps): Closable {
   };
 }
 
-async function dispatch(deps: IntakeDeps, job: Job<IntakeJob>): Promise<void> {
-  const { executionId } = intakeJobSchema.parse(job.data);
-  const [row] = (await deps.db.query(
+/**
+ * Dispatches one intake job's executions: one read of them all (with their agents,
+ * accounts and limits), refusals ended in one write, one Redis round trip for every rate
+ * limit slot, one context read per distinct agent, one write marking the rest dispatched,
+ * and one bulk add to the pool queues. Executions no longer queued are skipped
+ * (redelivered or swept twice), so running a job again changes nothing.
+ */
+async function dispatchBatch(deps: IntakeDeps, job: Job<IntakeJob>): Promise<void> {
+  const { executionIds } = intakeJobSchema.parse(job.data);
+  const rows = (await deps.db.query(
     `SELECT e.id::float8 AS id, e.status, e.input, e.account_id::float8 AS account_id, acc.halted AS account_halted,
             acc.halt_reason AS account_halt_reason, a.id::float8 AS agent_id, a.name AS agent_name, a.version AS agent_version,
-            a.entry_code, a.config, a.permissions, a.swarm, a.status AS agent_status, a.halt_reason AS agent_halt_reason
+            a.entry_code, a.config, a.permissions, a.swarm, a.status AS agent_status, a.halt_reason AS agent_halt_reason,
+            al.executions_per_hour AS account_per_hour, al.executions_per_minute AS account_per_minute,
+            al.concurrency AS account_concurrency, sl.executions_per_hour AS swarm_per_hour
        FROM executions e JOIN agents a ON a.id = e.agent_id JOIN accounts acc ON acc.id = e.account_id
-      WHERE e.id = $1`,
-    [executionId],
+       LEFT JOIN rate_limits al ON al.account_id = e.account_id AND al.swarm = ''
+       LEFT JOIN rate_limits sl ON sl.account_id = e.account_id AND sl.swarm = a.swarm
+      WHERE e.id = ANY($1::bigint[]) AND e.status = 'queued'
+      ORDER BY e.id`,
+    [executionIds],
   )) as DispatchRow[];
-  if (!row || row.status !== 'queued') return; // deleted, or already handled (redelivery)
-  const log = deps.log.child({ executionId, agentId: row.agent_id, accountId: row.account_id });
+  if (rows.length === 0) return;
 
-  const refusal = row.account_halted
-    ? { code: 'account_halted', message: `account halted: ${row.account_halt_reason ?? 'no reason given'}` }
-    : row.agent_status === 'halted'
-      ? { code: 'agent_halted', message: `agent halted: ${row.agent_halt_reason ?? 'no reason given'}` }
-      : row.agent_status !== 'ready'
-        ? { code: 'agent_disabled', message: `agent is ${row.agent_status}, not ready` }
-        : null;
-  if (refusal) {
-    await deps.finisher.finish(executionId, { status: 'halted', error: refusal }, [
-      { actionType: 'halt', description: `execution ${executionId} not run: ${refusal.message}`, isViolation: true },
-    ]);
-    log.info({ code: refusal.code }, 'execution refused');
-    return;
+  const refusals: Ending[] = [];
+  const candidates: DispatchRow[] = [];
+  for (const row of rows) {
+    const refusal = refusalOf(row);
+    if (refusal) {
+      refusals.push({
+        executionId: row.id,
+        fields: { status: 'halted', error: refusal },
+        audits: [{ actionType: 'halt', description: `execution ${row.id} not run: ${refusal.message}`, isViolation: true }],
+      });
+    } else candidates.push(row);
   }
 
-  const limits = await deps.limits.effective(row.account_id, row.swarm);
-  const reply = Number(
-    await scripts(deps.redis)(
+  const [decisions, contexts] = await Promise.all([
+    acquireSlots(deps, candidates),
+    contextSnapshots(deps.db, [...new Set(candidates.map((r) => r.agent_id))]),
+    deps.finisher.finishMany(refusals),
+  ]);
+  const limited: Ending[] = [];
+  const granted: { row: DispatchRow; pool: ExecPool }[] = [];
+  candidates.forEach((row, i) => {
+    const decision = decisions[i]!;
+    if (decision.granted) {
+      granted.push({ row, pool: SANDBOX_TEMPLATES[row.config.sandbox_template].requires_attestation ? 'tee' : 'standard' });
+      return;
+    }
+    limited.push({
+      executionId: row.id,
+      fields: { status: 'rate_limited', error: { code: decision.code, message: decision.message } },
+      audits: [{ actionType: 'rate_limit_hit', description: `execution ${row.id} refused: ${decision.message}`, isViolation: true }],
+    });
+  });
+
+  // Dispatched is recorded first: a crash between the two leaves 'dispatched' executions
+  // without jobs, which the sweeper ends as node_lost rather than leaving them stuck.
+  const [dispatched] = await Promise.all([deps.executions.markDispatchedMany(granted.map(({ row, pool }) => ({ id: row.id, pool }))), deps.finisher.finishMany(limited)]);
+  const dispatchedAt = new Date().toISOString();
+  for (const pool of EXEC_POOLS) {
+    const jobs = granted
+      .filter((g) => g.pool === pool && dispatched.has(g.row.id))
+      .map(({ row }) => ({ name: 'execute', data: execJobOf(row, contexts.get(row.agent_id) ?? {}, dispatchedAt), opts: { jobId: executionJobId(row.id) } }));
+    if (jobs.length > 0) await deps.execQueues[pool].addBulk(jobs);
+  }
+  if (refusals.length + limited.length > 0) deps.log.info({ refused: refusals.length, rateLimited: limited.length }, 'executions not run');
+  deps.log.debug({ dispatched: dispatched.size }, 'executions dispatched');
+}
+
+function refusalOf(row: DispatchRow): { code: string; message: string } | null {
+  if (row.account_halted) return { code: 'account_halted', message: `account halted: ${row.account_halt_reason ?? 'no reason given'}` };
+  if (row.agent_status === 'halted') return { code: 'agent_halted', message: `agent halted: ${row.agent_halt_reason ?? 'no reason given'}` };
+  if (row.agent_status !== 'ready') return { code: 'agent_disabled', message: `agent is ${row.agent_status}, not ready` };
+  return null;
+}
+
+function limitsOf(row: DispatchRow): EffectiveLimits {
+  return effectiveLimits(row.swarm, { executions_per_hour: row.account_per_hour, executions_per_minute: row.account_per_minute, concurrency: row.account_concurrency }, row.swarm_per_hour);
+}
+
+/** Every slot in one pipelined round trip; each script call is atomic on its own. */
+async function acquireSlots(deps: IntakeDeps, rows: readonly DispatchRow[]): Promise<SlotDecision[]> {
+  if (rows.length === 0) return [];
+  const { pipeline, add } = scriptPipeline(deps.redis);
+  const now = Date.now();
+  for (const row of rows) {
+    const limits = limitsOf(row);
+    add(
       'acquire-execution-slot-3',
       [
         deps.keys.swarmWindowKey(row.account_id, row.swarm ?? '-'),
         deps.keys.accountWindowKey(row.account_id),
         deps.keys.agentRunningKey(row.account_id, row.agent_id),
       ],
-      [
-        Date.now(),
-        String(executionId),
-        limits.swarmExecutionsPerHour ?? -1,
-        3_600_000,
-        limits.accountExecutionsPerMinute,
-        60_000,
-        limits.agentConcurrency,
-        row.config.cpu_time_limit_ms + SLOT_GRACE_MS,
-      ],
-    ),
-  );
-  const decision = slotDecision(reply, limits, row.swarm);
-  if (!decision.granted) {
-    await deps.finisher.finish(executionId, { status: 'rate_limited', error: { code: decision.code, message: decision.message } }, [
-      { actionType: 'rate_limit_hit', description: `execution ${executionId} refused: ${decision.message}`, isViolation: true },
-    ]);
-    log.warn({ code: decision.code }, 'execution rate limited');
-    return;
+      [now, String(row.id), limits.swarmExecutionsPerHour ?? -1, 3_600_000, limits.accountExecutionsPerMinute, 60_000, limits.agentConcurrency, row.config.cpu_time_limit_ms + SLOT_GRACE_MS],
+    );
   }
+  const replies = (await pipeline.exec()) ?? [];
+  return rows.map((row, i) => {
+    const [err, reply] = replies[i] ?? [new Error('no reply'), null];
+    if (err) throw err;
+    return slotDecision(Number(reply), limitsOf(row), row.swarm);
+  });
+}
 
-  const context = await contextSnapshot(deps.db, row.agent_id);
-  const pool: ExecPool = SANDBOX_TEMPLATES[row.config.sandbox_template].requires_attestation ? 'tee' : 'standard';
-  const data: ExecJob = execJobSchema.parse({
-    executionId,
+function execJobOf(row: DispatchRow, context: Record<string, unknown>, dispatchedAt: string): ExecJob {
+  return execJobSchema.parse({
+    executionId: row.id,
     accountId: row.account_id,
     agent: {
       id: row.agent_id,
@@ -143,24 +197,27 @@ async function dispatch(deps: IntakeDeps, job: Job<IntakeJob>): Promise<void> {
     },
     input: row.input,
     context,
-    dispatchedAt: new Date().toISOString(),
+    dispatchedAt,
   });
-  // Dispatched is recorded first: a crash between the two leaves a 'dispatched' execution
-  // without a job, which the sweeper ends as node_lost rather than leaving it stuck.
-  if (!(await deps.executions.markDispatched(executionId, pool))) return;
-  await deps.execQueues[pool].add('execute', data, { jobId: executionJobId(executionId) });
-  log.debug({ pool }, 'execution dispatched');
 }
 
-/** The agent's context store as it is now, up to MAX_CONTEXT_SNAPSHOT_BYTES. */
-async function contextSnapshot(db: DataSource, agentId: number): Promise<Record<string, unknown>> {
-  const rows = (await db.query(`SELECT key, value FROM agent_context WHERE agent_id = $1 ORDER BY key`, [agentId])) as { key: string; value: unknown }[];
-  const snapshot: Record<string, unknown> = {};
-  let bytes = 0;
+/** Each agent's context store as it is now, up to MAX_CONTEXT_SNAPSHOT_BYTES (keys in order). */
+async function contextSnapshots(db: DataSource, agentIds: readonly number[]): Promise<Map<number, Record<string, unknown>>> {
+  const snapshots = new Map<number, Record<string, unknown>>();
+  if (agentIds.length === 0) return snapshots;
+  const rows = (await db.query(`SELECT agent_id::float8 AS agent_id, key, value FROM agent_context WHERE agent_id = ANY($1::bigint[]) ORDER BY agent_id, key`, [agentIds])) as {
+    agent_id: number;
+    key: string;
+    value: unknown;
+  }[];
+  const bytes = new Map<number, number>();
   for (const row of rows) {
-    bytes += Buffer.byteLength(JSON.stringify(row.value)) + row.key.length;
-    if (bytes > MAX_CONTEXT_SNAPSHOT_BYTES) break;
+    const used = (bytes.get(row.agent_id) ?? 0) + Buffer.byteLength(JSON.stringify(row.value)) + row.key.length;
+    bytes.set(row.agent_id, used);
+    if (used > MAX_CONTEXT_SNAPSHOT_BYTES) continue;
+    const snapshot = snapshots.get(row.agent_id) ?? {};
     snapshot[row.key] = row.value;
+    snapshots.set(row.agent_id, snapshot);
   }
-  return snapshot;
+  return snapshots;
 }

@@ -1,16 +1,17 @@
-// Consumes what executor nodes send back on the durable `results` queue and persists it:
-// `started` marks the execution running, `finished` writes the sandbox result as its
-// final state, `refused` ends it halted. A message processed twice changes nothing.
+// Consumes what executor nodes send back on the durable `results` queue and persists it.
+// Each job is a node's report of the messages it had ready at once: `started` marks an
+// execution running, `finished` writes the sandbox result as its final state, `refused`
+// ends it halted. A message processed twice changes nothing.
 import { Worker, type Job } from 'bullmq';
 import { z } from 'zod';
 import type { Config } from '../../shared/config.ts';
-import type { ExecutionStore } from '../../shared/db/stores/execution-store.ts';
-import { nodeMessageSchema, QUEUES, type NodeMessage } from '../../shared/execution/protocol.ts';
+import type { ExecutionStore, RunningReport } from '../../shared/db/stores/execution-store.ts';
+import { nodeMessageSchema, nodeReportSchema, QUEUES, type NodeMessage } from '../../shared/execution/protocol.ts';
 import { bullConnection, queueOptions } from '../../shared/execution/queues.ts';
 import type { FinalStatus } from '../../shared/execution/statuses.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Closable } from '../../shared/process/lifecycle.ts';
-import type { ExecutionFinisher } from '../execution-finisher.ts';
+import { startedAudit, type Ending, type ExecutionFinisher } from '../execution-finisher.ts';
 
 /** The sandbox result as it arrives from a node: checked, bounded, never trusted further. */
 const resultSchema = z.object({
@@ -32,13 +33,16 @@ export interface ResultsDeps {
   readonly log: Logger;
 }
 
+/** Report jobs handled at once; each may carry many messages. */
+const REPORT_CONCURRENCY = 8;
+
 export function startResultsConsumer(deps: ResultsDeps): Closable {
   const connection = bullConnection(deps.config, 'scheduler-results');
-  const worker = new Worker<NodeMessage>(QUEUES.results, (job) => handle(deps, job), {
+  const worker = new Worker<unknown>(QUEUES.results, (job) => handleReport(deps, job), {
     ...queueOptions(deps.config, connection),
-    concurrency: 32,
+    concurrency: REPORT_CONCURRENCY,
   });
-  worker.on('failed', (job, err) => deps.log.error({ err, jobId: job?.id }, 'result message failed'));
+  worker.on('failed', (job, err) => deps.log.error({ err, jobId: job?.id }, 'node report failed'));
   return {
     name: 'results-consumer',
     async close() {
@@ -48,60 +52,85 @@ export function startResultsConsumer(deps: ResultsDeps): Closable {
   };
 }
 
-async function handle(deps: ResultsDeps, job: Job<NodeMessage>): Promise<void> {
-  const parsed = nodeMessageSchema.safeParse(job.data);
-  if (!parsed.success) {
-    deps.log.error({ jobId: job.id, issues: parsed.error.issues.slice(0, 3) }, 'malformed node message dropped');
+/**
+ * Persists one report: every start not overtaken by its own end in one statement, every
+ * end in another. A run that ended before its start was reported is recorded with its
+ * start by the final write. A report processed twice changes nothing.
+ */
+export async function handleReport(deps: ResultsDeps, job: Job<unknown>): Promise<void> {
+  const report = nodeReportSchema.safeParse(job.data);
+  if (!report.success) {
+    deps.log.error({ jobId: job.id, issues: report.error.issues.slice(0, 3) }, 'malformed node report dropped');
     return;
   }
-  const message = parsed.data;
-  const actor = `node:${message.nodeId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)}`;
-  switch (message.type) {
-    case 'started':
-      await deps.executions.markRunning(message.executionId, message.nodeId, new Date(message.at), {
-        actor,
-        actionType: 'execution_started',
-        description: `execution ${message.executionId} started on node ${message.nodeId}`,
-      });
-      return;
-    case 'refused':
-      await deps.finisher.finish(
-        message.executionId,
-        { status: 'halted', error: { code: message.reason, message: `not run: ${message.reason.replace('_', ' ')}` }, node_id: message.nodeId },
-        [{ actionType: 'halt', description: `execution ${message.executionId} not run: ${message.reason}`, isViolation: true }],
-        actor,
-      );
-      return;
-    case 'finished': {
-      const result = resultSchema.safeParse(message.result);
-      if (!result.success) {
-        deps.log.error({ executionId: message.executionId, issues: result.error.issues.slice(0, 3) }, 'node sent an invalid result');
-        await deps.finisher.finish(
-          message.executionId,
-          { status: 'failed', error: { code: 'invalid_result', message: 'the executor node returned a result that failed validation' }, node_id: message.nodeId },
-          [],
-          actor,
-        );
-        return;
-      }
-      const r = result.data;
-      await deps.finisher.finish(
-        message.executionId,
-        {
-          status: r.status as FinalStatus,
-          output: r.output ?? null,
-          error: r.error ?? null,
-          resource_usage: r.resource_usage,
-          host_call_audit: r.host_call_audit,
-          logs: r.logs,
-          violation_count: r.violation_count,
-          was_terminated: r.was_terminated,
-          node_id: message.nodeId,
-          duration_ms: r.duration_ms ?? null,
-        },
-        [],
-        actor,
-      );
-    }
+  const messages: NodeMessage[] = [];
+  for (const raw of report.data.messages) {
+    const parsed = nodeMessageSchema.safeParse(raw);
+    if (parsed.success) messages.push(parsed.data);
+    else deps.log.error({ jobId: job.id, issues: parsed.error.issues.slice(0, 3) }, 'malformed node message dropped');
   }
+  const ended = new Set(messages.filter((m) => m.type !== 'started').map((m) => m.executionId));
+  const starts: RunningReport[] = [];
+  const endings: Ending[] = [];
+  const seenEndings = new Set<number>();
+  for (const message of messages) {
+    const actor = nodeActor(message.nodeId);
+    if (message.type === 'started') {
+      if (ended.has(message.executionId)) continue;
+      starts.push({ id: message.executionId, nodeId: message.nodeId, at: new Date(message.at), attempt: message.attempt, audit: startedAudit(message.executionId, message.nodeId, actor) });
+      continue;
+    }
+    // One statement cannot end the same row twice; the first ending in a report wins.
+    if (seenEndings.has(message.executionId)) continue;
+    seenEndings.add(message.executionId);
+    endings.push(message.type === 'refused' ? refusalEnding(message, actor) : finishedEnding(deps, message, actor));
+  }
+  await Promise.all([deps.executions.markRunningMany(starts), deps.finisher.finishMany(endings)]);
+}
+
+function nodeActor(nodeId: string): string {
+  return `node:${nodeId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)}`;
+}
+
+function refusalEnding(message: Extract<NodeMessage, { type: 'refused' }>, actor: string): Ending {
+  return {
+    executionId: message.executionId,
+    fields: { status: 'halted', error: { code: message.reason, message: `not run: ${message.reason.replace('_', ' ')}` }, node_id: message.nodeId },
+    audits: [{ actionType: 'halt', description: `execution ${message.executionId} not run: ${message.reason}`, isViolation: true }],
+    actor,
+  };
+}
+
+function finishedEnding(deps: ResultsDeps, message: Extract<NodeMessage, { type: 'finished' }>, actor: string): Ending {
+  const start = { at: new Date(message.startedAt), attempt: message.attempt, nodeId: message.nodeId };
+  const result = resultSchema.safeParse(message.result);
+  if (!result.success) {
+    deps.log.error({ executionId: message.executionId, issues: result.error.issues.slice(0, 3) }, 'node sent an invalid result');
+    return {
+      executionId: message.executionId,
+      fields: { status: 'failed', error: { code: 'invalid_result', message: 'the executor node returned a result that failed validation' }, node_id: message.nodeId },
+      audits: [],
+      actor,
+      start,
+    };
+  }
+  const r = result.data;
+  return {
+    executionId: message.executionId,
+    fields: {
+      status: r.status as FinalStatus,
+      output: r.output ?? null,
+      error: r.error ?? null,
+      resource_usage: r.resource_usage,
+      host_call_audit: r.host_call_audit,
+      logs: r.logs,
+      violation_count: r.violation_count,
+      was_terminated: r.was_terminated,
+      node_id: message.nodeId,
+      duration_ms: r.duration_ms ?? null,
+    },
+    audits: [],
+    actor,
+    start,
+  };
 }

@@ -1,6 +1,9 @@
 // Makes sure no execution stays pending forever:
 // - queued ones whose intake job was never enqueued (the api died between its commit and
-//   the enqueue, or Redis lost the queue) are enqueued again (same job id: no duplicate);
+//   the enqueue, or Redis lost the queue) are enqueued again. Intake is first in, first
+//   out, so only executions queued before the oldest intake job still waiting can have
+//   lost theirs: those behind a backlog are left alone. A second dispatch of one that was
+//   not lost after all changes nothing (dispatch takes only executions still queued);
 // - dispatched or running ones whose job failed (a node died twice: BullMQ retried once on
 //   another node, then gave up) or vanished (Redis lost it) end `node_lost`.
 // A vanished job is only declared lost when two sweeps in a row miss it, so a job being
@@ -9,7 +12,7 @@
 import { Job, type Queue } from 'bullmq';
 import type { ExecutionStore } from '../../shared/db/stores/execution-store.ts';
 import type { ExecPool } from '../../shared/execution/protocol.ts';
-import { executionJobId, type IntakeJob } from '../../shared/execution/queues.ts';
+import { executionJobId, MAX_EXECUTIONS_PER_INTAKE_JOB, type IntakeJob } from '../../shared/execution/queues.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Closable } from '../../shared/process/lifecycle.ts';
 import type { ExecutionFinisher } from '../execution-finisher.ts';
@@ -24,6 +27,8 @@ export interface SweeperDeps {
 }
 
 const MIN_AGE_MS = 3000;
+/** How far the api's clock (job timestamps) and the database's (queued_at) may disagree. */
+const CLOCK_SLACK_MS = 1000;
 
 export function startExecutionSweeper(deps: SweeperDeps): Closable {
   const missing = new Set<number>();
@@ -31,8 +36,13 @@ export function startExecutionSweeper(deps: SweeperDeps): Closable {
   let stopped = false;
 
   async function sweep(): Promise<void> {
-    for (const row of await deps.executions.unfinished(['queued'], MIN_AGE_MS)) {
-      await deps.intake.add('intake', { executionId: row.id }, { jobId: executionJobId(row.id) });
+    const waiting = await deps.intake.getJobs(['wait', 'prioritized', 'delayed'], 0, 0, true);
+    const oldestWaiting = Math.min(...waiting.map((job) => job.timestamp));
+    const cutoff = Number.isFinite(oldestWaiting) ? new Date(oldestWaiting - CLOCK_SLACK_MS) : undefined;
+    const lost = await deps.executions.unfinished(['queued'], MIN_AGE_MS, MAX_EXECUTIONS_PER_INTAKE_JOB, cutoff);
+    if (lost.length > 0) {
+      await deps.intake.add('intake', { executionIds: lost.map((row) => row.id) });
+      deps.log.warn({ executions: lost.length }, 'queued executions without an intake job enqueued again');
     }
     const seen = new Set<number>();
     for (const row of await deps.executions.unfinished(['dispatched', 'running'], MIN_AGE_MS)) {

@@ -55,9 +55,22 @@ export const execJobSchema = z
   .strict();
 export type ExecJob = z.output<typeof execJobSchema>;
 
-/** Node -> scheduler, through the durable `results` queue. */
+const attempt = z.number().int().min(1).max(1000);
+
+/** Node -> scheduler, inside a NodeReport on the durable `results` queue. */
 export const nodeMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('started'), executionId: id, accountId: id, agentId: id, nodeId: z.string().max(128), at: z.iso.datetime() }).strict(),
+  z
+    .object({
+      type: z.literal('started'),
+      executionId: id,
+      accountId: id,
+      agentId: id,
+      nodeId: z.string().max(128),
+      at: z.iso.datetime(),
+      /** The exec job's attemptsStarted: a repeated report of the same attempt changes nothing. */
+      attempt,
+    })
+    .strict(),
   z
     .object({
       type: z.literal('finished'),
@@ -66,6 +79,9 @@ export const nodeMessageSchema = z.discriminatedUnion('type', [
       agentId: id,
       nodeId: z.string().max(128),
       at: z.iso.datetime(),
+      attempt,
+      /** When the run started: a short run ends before its `started` is sent, and this records it. */
+      startedAt: z.iso.datetime(),
       /** The sandbox result (product page shape); the scheduler re-validates its fields. */
       result: z.record(z.string(), z.unknown()),
     })
@@ -84,6 +100,17 @@ export const nodeMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type NodeMessage = z.output<typeof nodeMessageSchema>;
 
+export const MAX_MESSAGES_PER_REPORT = 1000;
+
+/**
+ * One results-queue job: the messages a node had ready at once. Each message is parsed on
+ * its own, so one malformed message does not cost the others.
+ */
+export const nodeReportSchema = z
+  .object({ messages: z.array(z.unknown()).min(1).max(MAX_MESSAGES_PER_REPORT) })
+  .strict();
+export type NodeReport = { messages: NodeMessage[] };
+
 /** Live progress frames, published per account; the WebSocket forwards them as they are. */
 export type ProgressFrame =
   | { type: 'status'; executionId: number; agentId: number; status: string; nodeId?: string; at: string }
@@ -99,3 +126,18 @@ export const killSignalSchema = z.discriminatedUnion('scope', [
   z.object({ scope: z.literal('account'), accountId: id, reason: z.string().max(1000) }).strict(),
 ]);
 export type KillSignal = z.output<typeof killSignalSchema>;
+
+/**
+ * Scheduler -> api processes: an execution ended. Carries the execution as the API shows
+ * it when that is small, so a waiting synchronous call answers without a database read.
+ */
+export const doneNoticeSchema = z.object({
+  executionId: id,
+  accountId: id,
+  status: z.string().max(32),
+  execution: z.record(z.string(), z.unknown()).optional(),
+});
+export type DoneNotice = z.output<typeof doneNoticeSchema>;
+
+/** Largest presented execution (JSON bytes) a done notice carries inline. */
+export const MAX_INLINE_EXECUTION_BYTES = 16 * 1024;

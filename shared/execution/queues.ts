@@ -18,7 +18,12 @@ export function queueOptions(config: Config, connection: Redis): QueueOptions {
 /** BullMQ refuses purely numeric custom ids, and ours must be stable across retries. */
 export const executionJobId = (executionId: number) => `e${executionId}`;
 
-export const intakeJobSchema = z.object({ executionId: z.number().int().positive() }).strict();
+export const MAX_EXECUTIONS_PER_INTAKE_JOB = 1000;
+
+/** Executions queued together (one api batch, or one sweep) travel as one intake job. */
+export const intakeJobSchema = z
+  .object({ executionIds: z.array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)).min(1).max(MAX_EXECUTIONS_PER_INTAKE_JOB) })
+  .strict();
 export type IntakeJob = z.output<typeof intakeJobSchema>;
 
 export function intakeQueue(config: Config, connection: Redis): Queue<IntakeJob> {

@@ -15,6 +15,25 @@ export interface EffectiveLimits {
   readonly agentConcurrency: number;
 }
 
+/** The operator-set values of one rate_limits row (null: not set). */
+export interface LimitSettingsRow {
+  readonly executions_per_hour: number | null;
+  readonly executions_per_minute: number | null;
+  readonly concurrency: number | null;
+}
+
+/**
+ * The limits one execution runs under: the account row ('' swarm) sets per-minute, agent
+ * concurrency and the default per-swarm hourly limit; a swarm row overrides the hourly limit.
+ */
+export function effectiveLimits(swarm: string | null, account: LimitSettingsRow | undefined, swarmPerHour: number | null | undefined): EffectiveLimits {
+  return {
+    swarmExecutionsPerHour: swarm ? (swarmPerHour ?? account?.executions_per_hour ?? DEFAULT_LIMITS.swarmExecutionsPerHour) : null,
+    accountExecutionsPerMinute: account?.executions_per_minute ?? DEFAULT_LIMITS.accountExecutionsPerMinute,
+    agentConcurrency: account?.concurrency ?? DEFAULT_LIMITS.agentConcurrency,
+  };
+}
+
 export type SlotDecision =
   | { granted: true }
   | { granted: false; code: 'swarm_rate_limited' | 'account_rate_limited' | 'agent_concurrency_limited'; message: string };

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { auditEventSchema, type AuditEvent } from '../../shared/audit/audit-event.ts';
-import { QUEUES, type ExecJob, type KillSignal, type NodeMessage, type ProgressFrame } from '../../shared/execution/protocol.ts';
+import { QUEUES, type ExecJob, type KillSignal, type NodeMessage, type NodeReport, type ProgressFrame } from '../../shared/execution/protocol.ts';
+import { STARTED_REPORT_DELAY_MS } from '../../executor-node/execution/exec-job-processor.ts';
 import { resolveAgentPermissions, type AgentPresetName } from '../../shared/permissions/agent-presets.ts';
 import { redisKeys, type RedisKeys } from '../../shared/redis/keys.ts';
 import { resolveAgentConfig, type AgentConfigInput } from '../../shared/sandbox-templates.ts';
@@ -25,6 +26,7 @@ class ExecutorTestbed {
   readonly keys: RedisKeys;
   readonly redis = new Redis(TEST_REDIS_URL);
   readonly messages: NodeMessage[] = [];
+  readonly reports: NodeReport[] = [];
   readonly frames: ProgressFrame[] = [];
   private readonly subscriber = new Redis(TEST_REDIS_URL);
   private readonly nodes: RunningProcess[] = [];
@@ -38,7 +40,8 @@ class ExecutorTestbed {
     this.results = new Worker(
       QUEUES.results,
       async (job) => {
-        this.messages.push(job.data as NodeMessage);
+        this.reports.push(job.data as NodeReport);
+        this.messages.push(...(job.data as NodeReport).messages);
       },
       { connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }), prefix, concurrency: 1 },
     );
@@ -150,11 +153,15 @@ describe('executor node (e2e)', function () {
       assert.ok(Date.now() - Date.parse(entry.lastSeen) < 10_000);
     });
 
-    it('runs the hello-world agent: started, then finished completed with its output', async () => {
+    it('runs the hello-world agent: one finished message, completed with its output and when it started', async () => {
+      // The first runs of a fresh node warm its threads up and may outlast the report delay.
+      for (let i = 0; i < 4; i++) await bed.waitForMessage((await bed.submit(HELLO)).executionId, 'finished');
       const job = await bed.submit(HELLO, { input: { name: 'Alice' } });
       const finished = await bed.waitForMessage(job.executionId, 'finished');
       const types = bed.messagesOf(job.executionId).map((m) => m.type);
-      assert.deepEqual(types, ['started', 'finished']);
+      assert.deepEqual(types, ['finished'], `a run shorter than ${STARTED_REPORT_DELAY_MS} ms reports its start with its end`);
+      assert.equal(finished.attempt, 1);
+      assert.ok(Date.parse(finished.startedAt) <= Date.parse(finished.at));
       assert.equal(finished.nodeId, 'node-a');
       assert.equal(finished.agentId, job.agent.id);
       assert.equal(finished.accountId, job.accountId);
@@ -260,6 +267,15 @@ describe('executor node (e2e)', function () {
       assert.equal(finished.result.was_terminated, true);
       assert.deepEqual(finished.result.error, { code: 'terminated', message: 'operator kill', stack: null });
       assert.ok(latencyMs < 200, `kill to finished message took ${latencyMs.toFixed(1)} ms`);
+    });
+
+    it('reports the start of a run still going after the report delay on its own, before its end', async () => {
+      const job = await bed.submit(BUSY, { input: { ms: STARTED_REPORT_DELAY_MS * 8 } });
+      const started = await bed.waitForMessage(job.executionId, 'started');
+      const finished = await bed.waitForMessage(job.executionId, 'finished');
+      assert.deepEqual(bed.messagesOf(job.executionId).map((m) => m.type), ['started', 'finished']);
+      assert.equal(started.attempt, 1);
+      assert.equal(started.at, finished.startedAt);
     });
 
     it('terminates every running execution of an agent on an agent kill, and leaves others running', async () => {

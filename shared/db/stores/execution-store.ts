@@ -44,12 +44,15 @@ export interface FinalFields {
   duration_ms?: number | null;
 }
 
+/** An audit event described by the statement that writes the row it is about. */
+export type RowAudit = Omit<AuditEventInput, 'accountId' | 'agentId' | 'executionId'>;
+
 /**
  * Audit events written by the same statement as the row they describe are built before
  * the row is read: validated here with placeholder owner ids, which the statement then
  * replaces with the updated row's account and agent (OWNED_EVENT).
  */
-function eventTemplate(audit: Omit<AuditEventInput, 'accountId' | 'agentId' | 'executionId'>, executionId: number) {
+function eventTemplate(audit: RowAudit, executionId: number) {
   return auditEvent({ ...audit, accountId: 1, agentId: 1, executionId });
 }
 
@@ -61,26 +64,82 @@ function updatedRows<T>(raw: unknown): T[] {
   return (Array.isArray(raw) && Array.isArray(raw[0]) ? raw[0] : raw) as T[];
 }
 
+export interface QueuedExecution {
+  readonly accountId: number;
+  readonly agentId: number;
+  /** The input already serialised (the caller measured it). */
+  readonly inputJson: string;
+  readonly audit: RowAudit;
+}
+
+export interface RunningReport {
+  readonly id: number;
+  readonly nodeId: string;
+  readonly at: Date;
+  /** The exec job's attempt (BullMQ attemptsStarted): a repeated report of it changes nothing. */
+  readonly attempt: number;
+  readonly audit: RowAudit;
+}
+
+export interface FinalState {
+  readonly id: number;
+  readonly fields: FinalFields;
+  readonly audits: readonly RowAudit[];
+  /**
+   * How the run started, when a node ran it: recorded with the final state unless the
+   * node's `started` report for this attempt was already written (short runs end before
+   * their start is reported on its own), and then `startAudit` goes first into the trail.
+   */
+  readonly start?: { readonly at: Date; readonly attempt: number; readonly audit: RowAudit };
+}
+
+/**
+ * Batches travel as one JSON document unpacked by jsonb_to_recordset: one parameter
+ * however many rows, and inputs already serialised are spliced in without a re-parse here.
+ */
+function recordset(rows: readonly Record<string, string | number | boolean | null>[], raw: readonly Record<string, string | null>[] = []): string {
+  return `[${rows
+    .map((row, i) => {
+      const plain = JSON.stringify(row);
+      const extra = Object.entries(raw[i] ?? {})
+        .map(([key, json]) => `,${JSON.stringify(key)}:${json ?? 'null'}`)
+        .join('');
+      return `${plain.slice(0, -1)}${extra}}`;
+    })
+    .join(',')}]`;
+}
+
 export class ExecutionStore {
   constructor(private readonly db: DataSource) {}
 
   /**
-   * The execution and its audit event in one statement (so one round trip, and atomic):
-   * the event is built here and its execution_id filled in from the new row.
+   * Queued executions and their audit events in one statement (one round trip, atomic),
+   * in the order given; ids ascend in that order.
    */
-  /** `inputJson`: the input already serialised (the caller measured it). */
-  async createQueued(accountId: number, agentId: number, inputJson: string, audit: Omit<AuditEventInput, 'accountId' | 'agentId' | 'executionId'>): Promise<ExecutionRow> {
-    const event = auditEvent({ ...audit, accountId, agentId, executionId: null });
-    const [row] = (await this.db.query(
-      `WITH created AS (
-         INSERT INTO executions (account_id, agent_id, status, input) VALUES ($1, $2, 'queued', $3::jsonb) RETURNING *
+  async createQueuedMany(items: readonly QueuedExecution[]): Promise<ExecutionRow[]> {
+    if (items.length === 0) return [];
+    const doc = recordset(
+      items.map((item, ord) => ({ ord, account_id: item.accountId, agent_id: item.agentId })),
+      items.map((item) => ({
+        input: item.inputJson,
+        event: JSON.stringify(auditEvent({ ...item.audit, accountId: item.accountId, agentId: item.agentId, executionId: null })),
+      })),
+    );
+    const rows = (await this.db.query(
+      `WITH input AS (
+         SELECT nextval(pg_get_serial_sequence('executions', 'id')) AS id, v.ord, v.account_id, v.agent_id, v.input, v.event
+           FROM jsonb_to_recordset($1::jsonb) AS v(ord int, account_id bigint, agent_id bigint, input jsonb, event jsonb)
+          ORDER BY v.ord
+       ), created AS (
+         INSERT INTO executions (id, account_id, agent_id, status, input)
+         SELECT id, account_id, agent_id, 'queued', COALESCE(input, 'null'::jsonb) FROM input ORDER BY ord RETURNING *
        ), audited AS (
-         INSERT INTO audit_outbox (event) SELECT jsonb_set($4::jsonb, '{execution_id}', to_jsonb(created.id)) FROM created
+         INSERT INTO audit_outbox (event) SELECT jsonb_set(event, '{execution_id}', to_jsonb(id)) FROM input ORDER BY ord
        )
-       SELECT ${COLUMNS} FROM created`,
-      [accountId, agentId, inputJson, JSON.stringify(event)],
+       SELECT ${COLUMNS} FROM created ORDER BY id`,
+      [doc],
     )) as ExecutionRow[];
-    return row!;
+    return rows;
   }
 
   async get(accountId: number, agentId: number, id: number): Promise<ExecutionRow | null> {
@@ -109,65 +168,116 @@ export class ExecutionStore {
     return { rows, total: counted!.n };
   }
 
-  async markDispatched(id: number, pool: string): Promise<boolean> {
-    const rows = updatedRows(await this.db.query(`UPDATE executions SET status = 'dispatched', pool = $2 WHERE id = $1 AND status = 'queued' RETURNING id`, [id, pool]));
-    return rows.length > 0;
-  }
-
-  /** A node started the run (again, after a stall retry): counts the attempt. One statement. */
-  async markRunning(id: number, nodeId: string, at: Date, audit: Omit<AuditEventInput, 'accountId' | 'agentId' | 'executionId'>): Promise<ExecutionRow | null> {
-    const [row] = (await this.db.query(
-      `WITH updated AS (
-         UPDATE executions SET status = 'running', node_id = $2, started_at = COALESCE(started_at, $3), attempts = attempts + 1
-          WHERE id = $1 AND finished_at IS NULL RETURNING *
-       ), audited AS (
-         INSERT INTO audit_outbox (event) SELECT ${OWNED_EVENT('$4::jsonb')} FROM updated
-       )
-       SELECT ${COLUMNS} FROM updated`,
-      [id, nodeId, at, JSON.stringify(eventTemplate(audit, id))],
-    )) as ExecutionRow[];
-    return row ?? null;
+  /** Marks queued executions dispatched to their pools; answers the ids this call moved. */
+  async markDispatchedMany(items: readonly { readonly id: number; readonly pool: string }[]): Promise<Set<number>> {
+    if (items.length === 0) return new Set();
+    const rows = updatedRows<{ id: number }>(
+      await this.db.query(
+        `UPDATE executions e SET status = 'dispatched', pool = v.pool
+           FROM unnest($1::bigint[], $2::text[]) AS v(id, pool)
+          WHERE e.id = v.id AND e.status = 'queued'
+        RETURNING e.id::float8 AS id`,
+        [items.map((i) => i.id), items.map((i) => i.pool)],
+      ),
+    );
+    return new Set(rows.map((r) => r.id));
   }
 
   /**
-   * Writes the final state and its audit events in one statement, unless a final state was
-   * already written; returns the row only when this call wrote it.
+   * Nodes started runs: each unfinished execution is marked running with its audit event,
+   * unless this attempt was already recorded (a repeated report). Answers the ids written.
    */
-  async finalize(id: number, fields: FinalFields, audits: readonly Omit<AuditEventInput, 'accountId' | 'agentId' | 'executionId'>[]): Promise<ExecutionRow | null> {
-    const [row] = (await this.db.query(
-      `WITH updated AS (
-         UPDATE executions SET status = $2, output = $3::jsonb, error = $4::jsonb, resource_usage = $5::jsonb,
-             host_call_audit = $6::jsonb, logs = $7::jsonb, violation_count = $8, was_terminated = $9,
-             node_id = COALESCE($10, node_id), duration_ms = $11, finished_at = now()
-           WHERE id = $1 AND finished_at IS NULL RETURNING *
+  async markRunningMany(reports: readonly RunningReport[]): Promise<Set<number>> {
+    if (reports.length === 0) return new Set();
+    const doc = recordset(
+      reports.map((r, ord) => ({ ord, id: r.id, node_id: r.nodeId, at: r.at.toISOString(), attempt: r.attempt })),
+      reports.map((r) => ({ event: JSON.stringify(eventTemplate(r.audit, r.id)) })),
+    );
+    const rows = (await this.db.query(
+      `WITH v AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(ord int, id bigint, node_id text, at timestamptz, attempt int, event jsonb)
+       ), updated AS (
+         UPDATE executions e SET status = 'running', node_id = v.node_id, started_at = COALESCE(e.started_at, v.at), attempts = v.attempt
+           FROM v
+          WHERE e.id = v.id AND e.finished_at IS NULL AND e.attempts < v.attempt
+         RETURNING e.id, e.account_id, e.agent_id, v.event, v.ord
        ), audited AS (
-         INSERT INTO audit_outbox (event) SELECT ${OWNED_EVENT('template')} FROM updated, unnest($12::jsonb[]) AS template
+         INSERT INTO audit_outbox (event) SELECT ${OWNED_EVENT('updated.event')} FROM updated ORDER BY updated.ord
        )
-       SELECT ${COLUMNS} FROM updated`,
-      [
-        id,
-        fields.status,
-        fields.output === undefined ? null : JSON.stringify(fields.output),
-        fields.error ? JSON.stringify(fields.error) : null,
-        fields.resource_usage ? JSON.stringify(fields.resource_usage) : null,
-        fields.host_call_audit ? JSON.stringify(fields.host_call_audit) : null,
-        fields.logs ? JSON.stringify(fields.logs) : null,
-        fields.violation_count ?? 0,
-        fields.was_terminated ?? false,
-        fields.node_id ?? null,
-        fields.duration_ms ?? null,
-        audits.map((a) => JSON.stringify(eventTemplate(a, id))),
-      ],
-    )) as ExecutionRow[];
-    return row ?? null;
+       SELECT id::float8 AS id FROM updated`,
+      [doc],
+    )) as { id: number }[];
+    return new Set(rows.map((r) => r.id));
   }
 
-  /** Unfinished executions older than `olderThanMs` in the given states, for the sweeper. */
-  async unfinished(statuses: readonly string[], olderThanMs: number, limit = 500): Promise<ExecutionRow[]> {
+  /**
+   * Writes final states and their audit events in one statement. An execution that already
+   * has a final state is left alone (and its events are not written): answers only the rows
+   * this call ended, in the order given.
+   */
+  async finalizeMany(states: readonly FinalState[]): Promise<ExecutionRow[]> {
+    if (states.length === 0) return [];
+    const doc = recordset(
+      states.map(({ id, fields, start }, ord) => ({
+        ord,
+        id,
+        status: fields.status,
+        violation_count: fields.violation_count ?? 0,
+        was_terminated: fields.was_terminated ?? false,
+        node_id: fields.node_id ?? null,
+        duration_ms: fields.duration_ms ?? null,
+        started_at: start?.at.toISOString() ?? null,
+        attempt: start?.attempt ?? null,
+      })),
+      states.map(({ id, fields, audits, start }) => ({
+        output: fields.output === undefined ? null : JSON.stringify(fields.output),
+        error: fields.error ? JSON.stringify(fields.error) : null,
+        resource_usage: fields.resource_usage ? JSON.stringify(fields.resource_usage) : null,
+        host_call_audit: fields.host_call_audit ? JSON.stringify(fields.host_call_audit) : null,
+        logs: fields.logs ? JSON.stringify(fields.logs) : null,
+        start_event: start ? JSON.stringify(eventTemplate(start.audit, id)) : null,
+        events: JSON.stringify(audits.map((a) => eventTemplate(a, id))),
+      })),
+    );
+    // `before` is the row as it was: whether this attempt's start is already on record.
     return (await this.db.query(
-      `SELECT ${COLUMNS} FROM executions WHERE finished_at IS NULL AND status = ANY($1::text[]) AND queued_at < now() - make_interval(secs => $2)
+      `WITH v AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(ord int, id bigint, status text, output jsonb, error jsonb, resource_usage jsonb,
+           host_call_audit jsonb, logs jsonb, violation_count int, was_terminated boolean, node_id text, duration_ms float8,
+           started_at timestamptz, attempt int, start_event jsonb, events jsonb)
+       ), updated AS (
+         UPDATE executions e SET status = v.status, output = v.output, error = v.error, resource_usage = v.resource_usage,
+             host_call_audit = v.host_call_audit, logs = v.logs, violation_count = v.violation_count, was_terminated = v.was_terminated,
+             node_id = COALESCE(v.node_id, e.node_id), duration_ms = v.duration_ms, finished_at = now(),
+             started_at = COALESCE(e.started_at, v.started_at), attempts = GREATEST(e.attempts, COALESCE(v.attempt, 0))
+           FROM v, executions before
+          WHERE e.id = v.id AND before.id = v.id AND e.finished_at IS NULL
+         RETURNING e.*, v.ord, v.events,
+           CASE WHEN v.attempt IS NOT NULL AND before.attempts < v.attempt THEN v.start_event END AS start_event
+       ), audited AS (
+         INSERT INTO audit_outbox (event)
+         SELECT ${OWNED_EVENT('ev.event')}
+           FROM updated,
+                LATERAL (SELECT updated.start_event AS event, 0 AS n WHERE updated.start_event IS NOT NULL
+                         UNION ALL SELECT value, ordinality FROM jsonb_array_elements(updated.events) WITH ORDINALITY) AS ev
+          ORDER BY updated.ord, ev.n
+       )
+       SELECT ${COLUMNS} FROM updated ORDER BY ord`,
+      [doc],
+    )) as ExecutionRow[];
+  }
+
+  /**
+   * Unfinished executions in the given states queued more than `olderThanMs` ago (and, if
+   * given, before `queuedBefore`), oldest first, for the sweeper.
+   */
+  async unfinished(statuses: readonly string[], olderThanMs: number, limit = 500, queuedBefore?: Date): Promise<ExecutionRow[]> {
+    return (await this.db.query(
+      `SELECT ${COLUMNS} FROM executions
+        WHERE finished_at IS NULL AND status = ANY($1::text[]) AND queued_at < now() - make_interval(secs => $2)
+          AND ($4::timestamptz IS NULL OR queued_at < $4)
         ORDER BY id LIMIT $3`,
-      [statuses, olderThanMs / 1000, limit],
+      [statuses, olderThanMs / 1000, limit, queuedBefore ?? null],
     )) as ExecutionRow[];
   }
 }

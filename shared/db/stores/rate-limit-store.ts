@@ -1,6 +1,5 @@
 // Operator-set execution limits per account (swarm '') and per swarm.
 import type { DataSource } from 'typeorm';
-import { DEFAULT_LIMITS, type EffectiveLimits } from '../../execution/rate-limits.ts';
 
 export interface LimitSettings {
   executions_per_hour?: number | null;
@@ -17,21 +16,6 @@ export interface LimitRow {
 
 export class RateLimitStore {
   constructor(private readonly db: DataSource) {}
-
-  /** Account row: per-minute and per-agent concurrency, and the default per-swarm hourly limit; a swarm row overrides the hourly limit. */
-  async effective(accountId: number, swarm: string | null): Promise<EffectiveLimits> {
-    const rows = (await this.db.query(`SELECT swarm, executions_per_hour, executions_per_minute, concurrency FROM rate_limits WHERE account_id = $1 AND swarm = ANY($2::text[])`, [
-      accountId,
-      swarm ? ['', swarm] : [''],
-    ])) as LimitRow[];
-    const account = rows.find((r) => r.swarm === '');
-    const swarmRow = swarm ? rows.find((r) => r.swarm === swarm) : undefined;
-    return {
-      swarmExecutionsPerHour: swarm ? (swarmRow?.executions_per_hour ?? account?.executions_per_hour ?? DEFAULT_LIMITS.swarmExecutionsPerHour) : null,
-      accountExecutionsPerMinute: account?.executions_per_minute ?? DEFAULT_LIMITS.accountExecutionsPerMinute,
-      agentConcurrency: account?.concurrency ?? DEFAULT_LIMITS.agentConcurrency,
-    };
-  }
 
   async set(accountId: number, swarm: string | null, settings: LimitSettings): Promise<void> {
     await this.db.query(

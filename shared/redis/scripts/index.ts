@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -16,14 +16,28 @@ const sources = new Map<ScriptName, { lua: string; numberOfKeys: number }>(
 
 const loaded = new WeakSet<Redis>();
 
+type ScriptArgs = [name: ScriptName, keys: string[], args: (string | number)[]];
+
+function defineScripts(redis: Redis): void {
+  if (loaded.has(redis)) return;
+  for (const [name, { lua, numberOfKeys }] of sources) redis.defineCommand(name.replace(/-/g, '_'), { lua, numberOfKeys });
+  loaded.add(redis);
+}
+
+function callScript<T>(target: object, [name, keys, args]: ScriptArgs): T {
+  const command = (target as Record<string, (...a: (string | number)[]) => T>)[name.replace(/-/g, '_')]!;
+  return command.call(target, ...keys, ...args);
+}
+
 /** Defines every script on the connection once; returns a typed caller. */
-export function scripts(redis: Redis): (name: ScriptName, keys: string[], args: (string | number)[]) => Promise<unknown> {
-  if (!loaded.has(redis)) {
-    for (const [name, { lua, numberOfKeys }] of sources) redis.defineCommand(name.replace(/-/g, '_'), { lua, numberOfKeys });
-    loaded.add(redis);
-  }
-  return (name, keys, args) => {
-    const command = (redis as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[name.replace(/-/g, '_')]!;
-    return command.call(redis, ...keys, ...args);
-  };
+export function scripts(redis: Redis): (...call: ScriptArgs) => Promise<unknown> {
+  defineScripts(redis);
+  return (...call) => callScript<Promise<unknown>>(redis, call);
+}
+
+/** A pipeline that can queue script calls (ioredis copies defined scripts into a pipeline when it is made). */
+export function scriptPipeline(redis: Redis): { readonly pipeline: ChainableCommander; add(...call: ScriptArgs): void } {
+  defineScripts(redis);
+  const pipeline = redis.pipeline();
+  return { pipeline, add: (...call) => void callScript<unknown>(pipeline, call) };
 }

@@ -1,6 +1,6 @@
 // The public JSON shape of an execution (the product page's sandbox result, plus where
 // and when it ran).
-import type { ExecutionRow } from '../../shared/db/stores/execution-store.ts';
+import type { ExecutionRow } from '../db/stores/execution-store.ts';
 
 export function presentExecution(row: ExecutionRow): Record<string, unknown> {
   return {

@@ -1,0 +1,43 @@
+// Queues executions for the scheduler. Requests arriving together are written together:
+// one statement inserts their rows and audit events, one intake job carries their ids
+// (CoalescingBatcher: at rest each request goes alone and at once). If the enqueue is
+// lost (crash, Redis down), the rows stay queued and the scheduler's sweeper enqueues
+// them again.
+import type { Queue } from 'bullmq';
+import type { ExecutionRow, ExecutionStore, QueuedExecution } from '../../shared/db/stores/execution-store.ts';
+import { MAX_EXECUTIONS_PER_INTAKE_JOB, type IntakeJob } from '../../shared/execution/queues.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { CoalescingBatcher } from '../../shared/process/coalescing-batcher.ts';
+
+/** Batches being written at once (each holds one pooled connection while it runs). */
+const BATCHES_IN_FLIGHT = 2;
+
+export class ExecutionIntake {
+  private readonly batcher: CoalescingBatcher<QueuedExecution, ExecutionRow>;
+
+  constructor(
+    private readonly executions: ExecutionStore,
+    private readonly intake: Queue<IntakeJob>,
+    private readonly log: Logger,
+  ) {
+    this.batcher = new CoalescingBatcher((items) => this.queueBatch(items), { maxBatch: MAX_EXECUTIONS_PER_INTAKE_JOB, maxInFlight: BATCHES_IN_FLIGHT });
+  }
+
+  /** Resolves with the queued row once it is committed; the enqueue follows on its own. */
+  queue(execution: QueuedExecution): Promise<ExecutionRow> {
+    return this.batcher.submit(execution);
+  }
+
+  /** Resolves once every accepted execution has been written and handed to the queue (or given up to the sweeper). */
+  idle(): Promise<void> {
+    return this.batcher.idle();
+  }
+
+  private async queueBatch(items: QueuedExecution[]): Promise<ExecutionRow[]> {
+    const rows = await this.executions.createQueuedMany(items);
+    await this.intake.add('intake', { executionIds: rows.map((r) => r.id) }).catch((err: unknown) => {
+      this.log.warn({ err, executions: rows.length }, 'intake enqueue failed; the sweeper will enqueue these executions');
+    });
+    return rows;
+  }
+}
