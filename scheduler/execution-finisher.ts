@@ -1,8 +1,8 @@
 // Ends executions: the one conditional write of their final states with their audit
-// events (one statement for a whole batch), then the release of their concurrency slots
-// and the notifications (a done notice for synchronous callers, a result frame for live
-// progress), in one Redis round trip. Used by the intake (refusals), the results consumer
-// and the sweeper.
+// events, then the release of their concurrency slots and the notifications (a done
+// notice for synchronous callers, a result frame for live progress). Endings submitted
+// together, by one caller or by several at once, share one statement and one Redis round
+// trip. Used by the intake (refusals), the results consumer and the sweeper.
 import type { Redis } from 'ioredis';
 import type { AuditActionType } from '../shared/audit/audit-event.ts';
 import { summarize } from '../shared/audit/summarize.ts';
@@ -11,6 +11,7 @@ import { presentExecution } from '../shared/execution/execution-presenter.ts';
 import { MAX_INLINE_EXECUTION_BYTES, type DoneNotice, type ProgressFrame } from '../shared/execution/protocol.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { RedisKeys } from '../shared/redis/keys.ts';
+import { CoalescingBatcher } from '../shared/process/coalescing-batcher.ts';
 
 export interface FinishAudit {
   readonly actionType: AuditActionType;
@@ -28,25 +29,47 @@ export interface Ending {
   readonly start?: { readonly at: Date; readonly attempt: number; readonly nodeId: string };
 }
 
+/** Endings written at once; concurrent callers' endings share statements (CoalescingBatcher). */
+const WRITES_IN_FLIGHT = 2;
+
 export class ExecutionFinisher {
+  private readonly writer: CoalescingBatcher<Ending, ExecutionRow | null>;
+
   constructor(
     private readonly store: ExecutionStore,
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.writer = new CoalescingBatcher((endings) => this.write(endings), { maxBatch: 1000, maxInFlight: WRITES_IN_FLIGHT });
+  }
 
   /** Returns the row when this call wrote the final state, null when it was already final. */
   async finish(executionId: number, fields: FinalFields, audits: readonly FinishAudit[], actor = 'system'): Promise<ExecutionRow | null> {
-    const [row] = await this.finishMany([{ executionId, fields, audits, actor }]);
-    return row ?? null;
+    return this.writer.submit({ executionId, fields, audits, actor });
   }
 
   /** Returns the rows this call ended; those already final are left out. */
   async finishMany(endings: readonly Ending[]): Promise<ExecutionRow[]> {
-    if (endings.length === 0) return [];
-    const rows = await this.store.finalizeMany(endings.map(finalState));
-    if (rows.length === 0) return rows;
+    const rows = await Promise.all(endings.map((ending) => this.writer.submit(ending)));
+    return rows.filter((row): row is ExecutionRow => row !== null);
+  }
+
+  /** One statement for every ending submitted together, then one Redis round trip for their notifications. */
+  private async write(endings: Ending[]): Promise<(ExecutionRow | null)[]> {
+    // One statement cannot end the same row twice: the first ending of an execution wins.
+    const first = new Map<number, number>();
+    endings.forEach((ending, i) => {
+      if (!first.has(ending.executionId)) first.set(ending.executionId, i);
+    });
+    const unique = [...first.values()].map((i) => endings[i]!);
+    const rows = await this.store.finalizeMany(unique.map(finalState));
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    if (rows.length > 0) await this.notify(rows);
+    return endings.map((ending, i) => (first.get(ending.executionId) === i ? (byId.get(ending.executionId) ?? null) : null));
+  }
+
+  private async notify(rows: readonly ExecutionRow[]): Promise<void> {
     const pipeline = this.redis.pipeline();
     for (const row of rows) {
       const frame: ProgressFrame = {
@@ -65,7 +88,6 @@ export class ExecutionFinisher {
     const results = await pipeline.exec();
     const failed = results?.find(([err]) => err);
     if (failed) this.log.warn({ err: failed[0], executions: rows.length }, 'executions finished but a notification failed');
-    return rows;
   }
 }
 

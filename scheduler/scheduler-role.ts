@@ -12,7 +12,7 @@ import { connectRedis } from '../shared/redis/connection.ts';
 import { AuditRecorder } from './recorder/audit-recorder.ts';
 import { ExecutionFinisher } from './execution-finisher.ts';
 import { startIntakeConsumer } from './intake/intake-consumer.ts';
-import { startResultsConsumer } from './results/results-consumer.ts';
+import { persistNodeMessages, startResultsConsumer } from './results/results-consumer.ts';
 import { startExecutionSweeper } from './sweeper/execution-sweeper.ts';
 
 export interface SchedulerRoleDeps {
@@ -40,10 +40,20 @@ export async function startSchedulerRole({ config, log, db, redis }: SchedulerRo
   const execQueues = { standard: execQueue(config, queueConnection, 'standard'), tee: execQueue(config, queueConnection, 'tee') };
   const executions = new ExecutionStore(db);
   const finisher = new ExecutionFinisher(executions, redis, keys, log);
+  const resultsDeps = { config, executions, finisher, log: log.child({ part: 'results' }) };
   const parts: Closable[] = [
     startIntakeConsumer({ config, db, redis, keys, executions, finisher, execQueues, log: log.child({ part: 'intake' }) }),
-    startResultsConsumer({ config, executions, finisher, log: log.child({ part: 'results' }) }),
-    startExecutionSweeper({ executions, finisher, intake, execQueues, intervalMs: config.scheduler.sweepIntervalMs, log: log.child({ part: 'sweeper' }) }),
+    startResultsConsumer(resultsDeps),
+    startExecutionSweeper({
+      executions,
+      finisher,
+      intake,
+      execQueues,
+      redis,
+      recover: (messages) => persistNodeMessages(resultsDeps, messages, 'completed job'),
+      intervalMs: config.scheduler.sweepIntervalMs,
+      log: log.child({ part: 'sweeper' }),
+    }),
   ];
   log.info('scheduler started');
   return {

@@ -9,7 +9,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { RedisKeys } from '../../shared/redis/keys.ts';
 import type { SandboxPool } from '../sandbox/sandbox-pool.ts';
 import type { ContextReader } from '../sandbox/sandbox-request.ts';
-import type { JsonValue, SandboxResult } from '../sandbox/sandbox-result.ts';
+import type { JsonValue } from '../sandbox/sandbox-result.ts';
 import type { AuditBuffer } from './audit-buffer.ts';
 import { ExecutionAudit } from './execution-audit.ts';
 import { progressFrameFor, type ProgressPublisher } from './progress-publisher.ts';
@@ -32,8 +32,14 @@ export interface ExecJobProcessorDeps {
 /** How long a run goes before its start is reported on its own (see run()). */
 export const STARTED_REPORT_DELAY_MS = 25;
 
-/** What the BullMQ job returns: the run's status, or why there was no run. */
-export type ExecJobOutcome = SandboxResult['status'] | 'refused';
+/**
+ * What the BullMQ job returns: the message that ends the execution (`finished` with the
+ * result, or `refused`). BullMQ stores it in the job as it marks the job completed, in one
+ * atomic step, so the end of a run is durable the moment its job completes; the report
+ * that carries the same message to the scheduler is sent alongside, batched with others,
+ * and should it be lost the scheduler's sweeper reads the message from the job.
+ */
+export type ExecJobOutcome = Extract<NodeMessage, { type: 'finished' | 'refused' }>;
 
 export class ExecJobProcessor {
   constructor(private readonly deps: ExecJobProcessorDeps) {}
@@ -57,9 +63,8 @@ export class ExecJobProcessor {
     try {
       const refusal = await this.haltReason(exec);
       if (refusal) {
-        await this.deps.results.send({ type: 'refused', ...this.about(exec), reason: refusal });
         log.info({ reason: refusal }, 'execution refused: halted');
-        return 'refused';
+        return this.report({ type: 'refused', ...this.about(exec), reason: refusal }, log);
       }
       return await this.run(exec, running, job, token, log);
     } finally {
@@ -118,19 +123,20 @@ export class ExecJobProcessor {
     if (running.stopReason !== null) this.deps.pool.terminate(executionId, running.stopReason);
     const result = await resultPromise.finally(() => clearTimeout(startReport));
     await startedSent;
-    // Before the result leaves: once the scheduler has it, it may tell the caller, and
-    // the audit trail must not lag behind what the caller was told.
+    // Before the result leaves (report and job completion): once the scheduler has it, it
+    // may tell the caller, and the audit trail must not lag behind what the caller was told.
     await this.deps.audit.flush();
     if (running.handBack !== null) return this.handBack(running, job, token, log);
-    await this.deps.results.send({
-      type: 'finished',
-      ...this.about(exec),
-      attempt: job.attemptsStarted,
-      startedAt: startedAt.toISOString(),
-      result: { ...result },
-    });
-    log.info({ status: result.status, durationMs: result.duration_ms }, 'execution finished');
-    return result.status;
+    // Debug: at thousands per second an info line per run costs more than the run; the
+    // audit trail and the execution row already record every end.
+    log.debug({ status: result.status, durationMs: result.duration_ms }, 'execution finished');
+    return this.report({ type: 'finished', ...this.about(exec), attempt: job.attemptsStarted, startedAt: startedAt.toISOString(), result: { ...result } }, log);
+  }
+
+  /** Sends the ending message without waiting for it (see ExecJobOutcome) and returns it for the job. */
+  private report(message: ExecJobOutcome, log: Logger): ExecJobOutcome {
+    this.deps.results.send(message).catch((err: unknown) => log.warn({ err }, 'result report not sent; the sweeper will read it from the job'));
+    return message;
   }
 
   /** The node gave this job up; its result is not reported, another attempt owns the execution. */

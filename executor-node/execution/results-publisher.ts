@@ -22,6 +22,12 @@ const REPORT_JOB_OPTIONS = {
 
 /** Reports being added at once. */
 const REPORTS_IN_FLIGHT = 2;
+/**
+ * Least time between two reports. No run waits for its report (the job's return value
+ * already holds the message), so under load messages wait up to this long to share one:
+ * each report costs a job on both sides and a write per batch in the scheduler.
+ */
+const REPORT_INTERVAL_MS = 5;
 
 export class ResultsPublisher {
   private readonly queue: Queue;
@@ -29,7 +35,11 @@ export class ResultsPublisher {
 
   constructor(connection: Redis, prefix: string) {
     this.queue = new Queue(QUEUES.results, { connection, prefix });
-    this.batcher = new CoalescingBatcher((messages) => this.report(messages), { maxBatch: MAX_MESSAGES_PER_REPORT, maxInFlight: REPORTS_IN_FLIGHT });
+    this.batcher = new CoalescingBatcher((messages) => this.report(messages), {
+      maxBatch: MAX_MESSAGES_PER_REPORT,
+      maxInFlight: REPORTS_IN_FLIGHT,
+      minIntervalMs: REPORT_INTERVAL_MS,
+    });
   }
 
   /** Resolves once the message is in Redis. */

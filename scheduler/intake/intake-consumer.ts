@@ -132,18 +132,24 @@ async function dispatchBatch(deps: IntakeDeps, job: Job<IntakeJob>): Promise<voi
     });
   });
 
-  // Dispatched is recorded first: a crash between the two leaves 'dispatched' executions
-  // without jobs, which the sweeper ends as node_lost rather than leaving them stuck.
-  const [dispatched] = await Promise.all([deps.executions.markDispatchedMany(granted.map(({ row, pool }) => ({ id: row.id, pool }))), deps.finisher.finishMany(limited)]);
+  // The jobs go out before their executions are marked dispatched, so the mark is not on
+  // the way to the run. A crash in between leaves them queued with a job: the sweeper's
+  // second dispatch then adds nothing (same job id) and the slot is already theirs. The
+  // mark only moves executions still queued, so one the node already reported is not
+  // set back.
   const dispatchedAt = new Date().toISOString();
-  for (const pool of EXEC_POOLS) {
-    const jobs = granted
-      .filter((g) => g.pool === pool && dispatched.has(g.row.id))
-      .map(({ row }) => ({ name: 'execute', data: execJobOf(row, contexts.get(row.agent_id) ?? {}, dispatchedAt), opts: { jobId: executionJobId(row.id) } }));
-    if (jobs.length > 0) await deps.execQueues[pool].addBulk(jobs);
-  }
+  await Promise.all([
+    ...EXEC_POOLS.map(async (pool) => {
+      const jobs = granted
+        .filter((g) => g.pool === pool)
+        .map(({ row }) => ({ name: 'execute', data: execJobOf(row, contexts.get(row.agent_id) ?? {}, dispatchedAt), opts: { jobId: executionJobId(row.id) } }));
+      if (jobs.length > 0) await deps.execQueues[pool].addBulk(jobs);
+    }),
+    deps.finisher.finishMany(limited),
+  ]);
+  await deps.executions.markDispatchedMany(granted.map(({ row, pool }) => ({ id: row.id, pool })));
   if (refusals.length + limited.length > 0) deps.log.info({ refused: refusals.length, rateLimited: limited.length }, 'executions not run');
-  deps.log.debug({ dispatched: dispatched.size }, 'executions dispatched');
+  deps.log.debug({ dispatched: granted.length }, 'executions dispatched');
 }
 
 function refusalOf(row: DispatchRow): { code: string; message: string } | null {

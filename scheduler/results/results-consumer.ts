@@ -57,17 +57,25 @@ export function startResultsConsumer(deps: ResultsDeps): Closable {
  * end in another. A run that ended before its start was reported is recorded with its
  * start by the final write. A report processed twice changes nothing.
  */
-export async function handleReport(deps: ResultsDeps, job: Job<unknown>): Promise<void> {
+async function handleReport(deps: ResultsDeps, job: Job<unknown>): Promise<void> {
   const report = nodeReportSchema.safeParse(job.data);
   if (!report.success) {
     deps.log.error({ jobId: job.id, issues: report.error.issues.slice(0, 3) }, 'malformed node report dropped');
     return;
   }
+  await persistNodeMessages(deps, report.data.messages, `report ${job.id}`);
+}
+
+/**
+ * Persists node messages however they came (a report, or an exec job's return value read
+ * by the sweeper): each is parsed on its own, malformed ones are logged and dropped.
+ */
+export async function persistNodeMessages(deps: ResultsDeps, raw: readonly unknown[], source: string): Promise<void> {
   const messages: NodeMessage[] = [];
-  for (const raw of report.data.messages) {
-    const parsed = nodeMessageSchema.safeParse(raw);
+  for (const item of raw) {
+    const parsed = nodeMessageSchema.safeParse(item);
     if (parsed.success) messages.push(parsed.data);
-    else deps.log.error({ jobId: job.id, issues: parsed.error.issues.slice(0, 3) }, 'malformed node message dropped');
+    else deps.log.error({ source, issues: parsed.error.issues.slice(0, 3) }, 'malformed node message dropped');
   }
   const ended = new Set(messages.filter((m) => m.type !== 'started').map((m) => m.executionId));
   const starts: RunningReport[] = [];

@@ -9,26 +9,63 @@
 // A vanished job is only declared lost when two sweeps in a row miss it, so a job being
 // added right now is not mistaken for a lost one. Every action is idempotent, so any
 // number of schedulers may sweep at once.
-import { Job, type Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { ExecutionStore } from '../../shared/db/stores/execution-store.ts';
 import type { ExecPool } from '../../shared/execution/protocol.ts';
 import { executionJobId, MAX_EXECUTIONS_PER_INTAKE_JOB, type IntakeJob } from '../../shared/execution/queues.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Closable } from '../../shared/process/lifecycle.ts';
-import type { ExecutionFinisher } from '../execution-finisher.ts';
+import type { Ending, ExecutionFinisher } from '../execution-finisher.ts';
 
 export interface SweeperDeps {
   readonly executions: ExecutionStore;
   readonly finisher: ExecutionFinisher;
   readonly intake: Queue<IntakeJob>;
   readonly execQueues: Readonly<Record<ExecPool, Queue>>;
+  /** Reads job hashes directly (pipelined), on the scheduler's command connection. */
+  readonly redis: Redis;
   readonly intervalMs: number;
+  /** Persists node messages read from completed jobs (the results consumer's path). */
+  readonly recover: (messages: readonly unknown[]) => Promise<void>;
   readonly log: Logger;
 }
 
 const MIN_AGE_MS = 3000;
+/** How long after its job completed an execution's report may take to be persisted. */
+const REPORT_GRACE_MS = 5000;
 /** How far the api's clock (job timestamps) and the database's (queued_at) may disagree. */
 const CLOCK_SLACK_MS = 1000;
+
+type JobState = { kind: 'present' } | { kind: 'completed'; finishedOn: number } | { kind: 'failed'; reason: string } | { kind: 'missing' };
+
+/**
+ * Whether each job still exists and whether it failed for good, in one pipelined round
+ * trip: a job hash with finishedOn and failedReason is a failed job (an exec job has no
+ * retries of its own; a stall retry clears neither field until it ends).
+ */
+async function jobStates(redis: Redis, jobKeys: readonly string[]): Promise<JobState[]> {
+  if (jobKeys.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const jobKey of jobKeys) pipeline.hmget(jobKey, 'finishedOn', 'failedReason', 'timestamp');
+  const replies = (await pipeline.exec()) ?? [];
+  return replies.map(([err, reply]): JobState => {
+    if (err) throw err;
+    const [finishedOn, failedReason, timestamp] = reply as (string | null)[];
+    if (timestamp === null) return { kind: 'missing' };
+    if (finishedOn !== null && failedReason !== null) return { kind: 'failed', reason: failedReason || 'the job failed' };
+    if (finishedOn !== null) return { kind: 'completed', finishedOn: Number(finishedOn) };
+    return { kind: 'present' };
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
 
 export function startExecutionSweeper(deps: SweeperDeps): Closable {
   const missing = new Set<number>();
@@ -45,19 +82,32 @@ export function startExecutionSweeper(deps: SweeperDeps): Closable {
       deps.log.warn({ executions: lost.length }, 'queued executions without an intake job enqueued again');
     }
     const seen = new Set<number>();
-    for (const row of await deps.executions.unfinished(['dispatched', 'running'], MIN_AGE_MS)) {
-      const queue = deps.execQueues[(row.pool as ExecPool | null) ?? 'standard'] ?? deps.execQueues.standard;
-      const job = await Job.fromId(queue, executionJobId(row.id));
-      const state = job ? await job.getState() : 'unknown';
+    const pending = await deps.executions.unfinished(['dispatched', 'running'], MIN_AGE_MS);
+    const queueOf = (row: { pool: string | null }) => deps.execQueues[(row.pool as ExecPool | null) ?? 'standard'] ?? deps.execQueues.standard;
+    const states = await jobStates(deps.redis, pending.map((row) => queueOf(row).toKey(executionJobId(row.id))));
+    const endings: Ending[] = [];
+    const unreported: string[] = [];
+    pending.forEach((row, i) => {
+      const state = states[i]!;
+      if (state.kind === 'completed' && Date.now() - state.finishedOn > REPORT_GRACE_MS) unreported.push(queueOf(row).toKey(executionJobId(row.id)));
       let reason: string | null = null;
-      if (state === 'failed') reason = job?.failedReason || 'the job failed';
-      else if (state === 'unknown') {
+      if (state.kind === 'failed') reason = state.reason;
+      else if (state.kind === 'missing') {
         seen.add(row.id);
         if (missing.has(row.id)) reason = 'the job disappeared from the queue (Redis lost it, or it was removed)';
       }
-      if (!reason) continue;
-      const ended = await deps.finisher.finish(row.id, { status: 'node_lost', error: { code: 'node_lost', message: reason } }, []);
-      if (ended) deps.log.warn({ executionId: row.id, reason }, 'execution ended node_lost');
+      if (reason) endings.push({ executionId: row.id, fields: { status: 'node_lost', error: { code: 'node_lost', message: reason } }, audits: [] });
+    });
+    for (const row of await deps.finisher.finishMany(endings)) {
+      deps.log.warn({ executionId: row.id, reason: row.error?.message }, 'execution ended node_lost');
+    }
+    if (unreported.length > 0) {
+      // The node completed these jobs but its report never arrived (it died just after,
+      // or lost Redis): the job's return value is the same message.
+      const values = await deps.redis.pipeline(unreported.map((jobKey) => ['hget', jobKey, 'returnvalue'])).exec();
+      const messages = (values ?? []).flatMap(([err, value]) => (err || typeof value !== 'string' ? [] : [parseJson(value)]));
+      deps.log.warn({ executions: unreported.length }, 'results read from completed jobs whose report never arrived');
+      await deps.recover(messages);
     }
     missing.clear();
     for (const id of seen) missing.add(id);

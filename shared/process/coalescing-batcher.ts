@@ -10,6 +10,12 @@ export interface CoalescingBatcherOptions {
   readonly maxBatch: number;
   /** Batches handled at once. */
   readonly maxInFlight: number;
+  /**
+   * Least time between the starts of two batches (default 0). An item submitted after a
+   * quiet spell still goes at once; under a steady stream, items wait up to this long and
+   * travel together: fewer, fuller batches where each batch has a fixed cost downstream.
+   */
+  readonly minIntervalMs?: number;
 }
 
 interface Pending<T, R> {
@@ -26,6 +32,7 @@ export class CoalescingBatcher<T, R> {
   private queue: Pending<T, R>[] = [];
   private inFlight = 0;
   private scheduled = false;
+  private lastStart = Number.NEGATIVE_INFINITY;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -56,19 +63,28 @@ export class CoalescingBatcher<T, R> {
   private schedule(): void {
     if (this.scheduled || this.inFlight >= this.options.maxInFlight) return;
     this.scheduled = true;
-    // setImmediate rather than a microtask: requests read from different sockets in the
-    // same poll phase land in one batch.
-    setImmediate(() => {
+    const wait = this.lastStart + (this.options.minIntervalMs ?? 0) - performance.now();
+    const go = () => {
       this.scheduled = false;
       this.pump();
-    });
+    };
+    // setImmediate rather than a microtask: requests read from different sockets in the
+    // same poll phase land in one batch.
+    if (wait > 0) setTimeout(go, wait);
+    else setImmediate(go);
   }
 
   private pump(): void {
+    if (this.queue.length > 0 && this.lastStart + (this.options.minIntervalMs ?? 0) > performance.now()) {
+      this.schedule();
+      return;
+    }
     while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.maxBatch);
       this.inFlight++;
+      this.lastStart = performance.now();
       void this.run(batch);
+      if (this.options.minIntervalMs) break;
     }
     this.notifyIfIdle();
   }

@@ -21,7 +21,7 @@ export async function startProcess(
   readyMsg: string | RegExp,
   timeoutMs = 30_000,
 ): Promise<RunningProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], {
+  const child = spawn(process.execPath, [...(env.TZ_NODE_ARGS ? env.TZ_NODE_ARGS.split(' ') : []), '--import', 'tsx', path.join(ROOT, entry)], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -168,19 +168,23 @@ export class ExecutionStore {
     return { rows, total: counted!.n };
   }
 
-  /** Marks queued executions dispatched to their pools; answers the ids this call moved. */
+  /**
+   * Records the pool each execution was sent to, and moves those still queued to
+   * dispatched (one a node already reported on keeps its later status). Answers the ids
+   * this call moved.
+   */
   async markDispatchedMany(items: readonly { readonly id: number; readonly pool: string }[]): Promise<Set<number>> {
     if (items.length === 0) return new Set();
-    const rows = updatedRows<{ id: number }>(
+    const rows = updatedRows<{ id: number; moved: boolean }>(
       await this.db.query(
-        `UPDATE executions e SET status = 'dispatched', pool = v.pool
-           FROM unnest($1::bigint[], $2::text[]) AS v(id, pool)
-          WHERE e.id = v.id AND e.status = 'queued'
-        RETURNING e.id::float8 AS id`,
+        `UPDATE executions e SET status = CASE WHEN e.status = 'queued' THEN 'dispatched' ELSE e.status END, pool = v.pool
+           FROM unnest($1::bigint[], $2::text[]) AS v(id, pool), executions before
+          WHERE e.id = v.id AND before.id = v.id AND e.pool IS NULL
+        RETURNING e.id::float8 AS id, before.status = 'queued' AS moved`,
         [items.map((i) => i.id), items.map((i) => i.pool)],
       ),
     );
-    return new Set(rows.map((r) => r.id));
+    return new Set(rows.filter((r) => r.moved).map((r) => r.id));
   }
 
   /**
