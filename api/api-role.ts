@@ -93,7 +93,7 @@ export async function startApiRole({ config, log, db, redis }: ApiRoleDeps): Pro
         maxInputBytes: config.sandbox.maxInputBytes,
         waitAllowanceMs: config.executeWaitAllowanceMs,
       }),
-      ...killSwitchRoutes({ killSwitch: new KillSwitch(db, redis, keys), events: agentEvents }),
+      ...killSwitchRoutes({ killSwitch: new KillSwitch(db, redis, keys), agents: agentCache, events: agentEvents }),
       ...contextRoutes({ agents: agentCache, context: new AgentContextStore(db) }),
       ...auditRoutes({ audit, anchors, chain: chainView }),
       ...anchorRoutes({ anchors, audit, anchorerStatus: async () => parseAnchorerStatus(await redis.get(keys.anchorerStatus)) }),

@@ -4,6 +4,7 @@ import { errors } from '../../shared/errors.ts';
 import { DEFAULT_KILL_REASON, type KillSwitch } from '../../shared/execution/kill-switch.ts';
 import { presentAgent } from '../agents/agent-presenter.ts';
 import type { AgentEvents } from '../agents/agent-events.ts';
+import type { AgentReader } from '../agents/agent-cache.ts';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
 import { authErrorResponses, errorBody } from '../schemas/common.ts';
 import { agentEnvelope, agentIdParams } from '../schemas/agent-schemas.ts';
@@ -11,6 +12,8 @@ import { globalKillBody, killBody } from '../schemas/execution-schemas.ts';
 
 export interface KillRouteDeps {
   readonly killSwitch: KillSwitch;
+  /** Cached agent reads: the tenant check before a kill. */
+  readonly agents: AgentReader;
   readonly events: AgentEvents;
 }
 
@@ -30,7 +33,12 @@ export function killSwitchRoutes(deps: KillRouteDeps): RouteSpec[] {
         ...authErrorResponses('kill'),
       },
       async handle({ params, body, principal }) {
-        const row = await deps.killSwitch.haltAgent(principal.accountId, params.id, body?.reason ?? DEFAULT_KILL_REASON, principal.keyPrefix);
+        // Tenant check from the agent cache first: only then may the kill signal go out
+        // ahead of the database write.
+        if (!(await deps.agents.get(principal.accountId, params.id))) throw errors.notFound(`agent ${params.id}`);
+        const row = await deps.killSwitch.haltAgent(principal.accountId, params.id, body?.reason ?? DEFAULT_KILL_REASON, principal.keyPrefix, {
+          ownershipChecked: true,
+        });
         if (!row) throw errors.notFound(`agent ${params.id}`);
         await deps.events.changed(principal, row, 'updated');
         return { status: 200, body: { success: true, agent: presentAgent(row, { withCode: false }) } };

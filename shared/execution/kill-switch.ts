@@ -20,9 +20,25 @@ export class KillSwitch {
     private readonly keys: RedisKeys,
   ) {}
 
-  /** Halts the agent and terminates its running executions; null if it is not the account's. */
-  async haltAgent(accountId: number, agentId: number, reason: string, actor: string): Promise<AgentRow | null> {
-    const row = await this.db.transaction(async (tx) => {
+  /**
+   * Halts the agent and terminates its running executions; null if it is not the account's.
+   * `ownershipChecked`: the caller has already confirmed the agent is the account's (the
+   * api's agent cache), so the kill signal goes out at once, while the halt is written,
+   * rather than after: termination does not wait for the database.
+   */
+  async haltAgent(accountId: number, agentId: number, reason: string, actor: string, options: { ownershipChecked?: boolean } = {}): Promise<AgentRow | null> {
+    const signal = () => this.mirrorAndSignal(this.keys.agentHaltKey(agentId), reason, { scope: 'agent', agentId, reason });
+    if (options.ownershipChecked) {
+      const [row] = await Promise.all([this.writeAgentHalt(accountId, agentId, reason, actor), signal()]);
+      return row;
+    }
+    const row = await this.writeAgentHalt(accountId, agentId, reason, actor);
+    if (row) await signal();
+    return row;
+  }
+
+  private async writeAgentHalt(accountId: number, agentId: number, reason: string, actor: string): Promise<AgentRow | null> {
+    return this.db.transaction(async (tx) => {
       const repo = tx.getRepository(AgentEntity);
       const agent = await repo.createQueryBuilder('a').setLock('pessimistic_write').where('a.id = :agentId AND a.account_id = :accountId', { agentId, accountId }).getOne();
       if (!agent) return null;
@@ -32,9 +48,6 @@ export class KillSwitch {
       ]);
       return repo.findOneByOrFail({ id: agentId });
     });
-    if (!row) return null;
-    await this.mirrorAndSignal(this.keys.agentHaltKey(agentId), reason, { scope: 'agent', agentId, reason });
-    return row;
   }
 
   /** Halts (or resumes) every agent of the account. */

@@ -127,6 +127,11 @@ describe('execution pipeline (e2e)', function () {
       const spinner = await register(a, { name: 'spinner', entry_code: 'while (true) {}', config: { cpu_time_limit_ms: 120000 } });
       const running = await a.post(`${AGENTS}/${spinner}/execute?async=true`, { input: {} });
       await waitFor(() => a.get(`${AGENTS}/${spinner}/executions/${running.body.execution_id}`), (r) => r.body.status === 'running', { what: 'the spinner to run' });
+      // Another account cannot kill it: 404, and the run goes on.
+      const foreign = await b.post(`/api/sdk/agents/${spinner}/kill`, { reason: 'not mine' });
+      assert.equal(foreign.status, 404);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal((await a.get(`${AGENTS}/${spinner}/executions/${running.body.execution_id}`)).body.status, 'running');
       const kill = await a.post(`/api/sdk/agents/${spinner}/kill`, { reason: 'Suspicious output detected' });
       assert.equal(kill.status, 200);
       assert.equal(kill.body.agent.status, 'halted');
