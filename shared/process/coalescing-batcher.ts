@@ -84,7 +84,11 @@ export class CoalescingBatcher<T, R> {
       this.inFlight++;
       this.lastStart = performance.now();
       void this.run(batch);
-      if (this.options.minIntervalMs) break;
+      if (this.options.minIntervalMs) {
+        // One batch per interval: what still waits goes when the interval is over.
+        if (this.queue.length > 0) this.schedule();
+        break;
+      }
     }
     this.notifyIfIdle();
   }
