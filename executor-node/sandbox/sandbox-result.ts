@@ -1,16 +1,11 @@
 // The result of one sandboxed execution, in the product page's shape. Statuses, error
 // codes and violation kinds are part of the public API (docs/sandbox.md lists them all).
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+import { SANDBOX_STATUSES } from '../../shared/execution/statuses.ts';
 
-export const SANDBOX_STATUSES = [
-  'completed',
-  'failed',
-  'timed_out',
-  'terminated',
-  'limit_exceeded',
-  'rate_limited',
-] as const;
+export { SANDBOX_STATUSES };
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type SandboxStatus = (typeof SANDBOX_STATUSES)[number];
 
 export const SANDBOX_ERROR_CODES = [

@@ -2,7 +2,7 @@
 // accounts, takes a rate-limit slot (swarm per hour, account per minute, agent
 // concurrency) atomically per execution, and routes each execution, with everything an
 // executor node needs to run it, to its pool's queue. Works a batch at a time.
-import { Worker, type Job, type Queue } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../shared/config.ts';
@@ -11,7 +11,7 @@ import { SANDBOX_TEMPLATES } from '../../shared/sandbox-templates.ts';
 import type { AgentScope } from '../../shared/permissions/agent-scopes.ts';
 import type { ExecutionStore } from '../../shared/db/stores/execution-store.ts';
 import { EXEC_POOLS, execJobSchema, MAX_CONTEXT_SNAPSHOT_BYTES, QUEUES, type ExecJob, type ExecPool } from '../../shared/execution/protocol.ts';
-import { bullConnection, executionJobId, intakeJobSchema, queueOptions, type IntakeJob } from '../../shared/execution/queues.ts';
+import { executionJobId, intakeJobSchema, startQueueConsumer, type IntakeJob } from '../../shared/execution/queues.ts';
 import { effectiveLimits, slotDecision, type EffectiveLimits, type SlotDecision } from '../../shared/execution/rate-limits.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { RedisKeys } from '../../shared/redis/keys.ts';
@@ -60,19 +60,9 @@ export interface IntakeDeps {
 const INTAKE_CONCURRENCY = 8;
 
 export function startIntakeConsumer(deps: IntakeDeps): Closable {
-  const connection = bullConnection(deps.config, 'scheduler-intake');
-  const worker = new Worker<IntakeJob>(QUEUES.intake, (job) => dispatchBatch(deps, job), {
-    ...queueOptions(deps.config, connection),
-    concurrency: INTAKE_CONCURRENCY,
-  });
-  worker.on('failed', (job, err) => deps.log.error({ err, jobId: job?.id }, 'intake job failed'));
-  return {
-    name: 'intake-consumer',
-    async close() {
-      await worker.close();
-      connection.disconnect();
-    },
-  };
+  return startQueueConsumer<IntakeJob>(deps.config, { name: 'intake', queue: QUEUES.intake, concurrency: INTAKE_CONCURRENCY, log: deps.log }, (job) =>
+    dispatchBatch(deps, job),
+  );
 }
 
 /**
@@ -168,8 +158,9 @@ async function acquireSlots(deps: IntakeDeps, rows: readonly DispatchRow[]): Pro
   if (rows.length === 0) return [];
   const { pipeline, add } = scriptPipeline(deps.redis);
   const now = Date.now();
-  for (const row of rows) {
-    const limits = limitsOf(row);
+  const limits = rows.map(limitsOf);
+  rows.forEach((row, i) => {
+    const { swarmExecutionsPerHour, accountExecutionsPerMinute, agentConcurrency } = limits[i]!;
     add(
       'acquire-execution-slot-3',
       [
@@ -177,14 +168,14 @@ async function acquireSlots(deps: IntakeDeps, rows: readonly DispatchRow[]): Pro
         deps.keys.accountWindowKey(row.account_id),
         deps.keys.agentRunningKey(row.account_id, row.agent_id),
       ],
-      [now, String(row.id), limits.swarmExecutionsPerHour ?? -1, 3_600_000, limits.accountExecutionsPerMinute, 60_000, limits.agentConcurrency, row.config.cpu_time_limit_ms + SLOT_GRACE_MS],
+      [now, String(row.id), swarmExecutionsPerHour ?? -1, 3_600_000, accountExecutionsPerMinute, 60_000, agentConcurrency, row.config.cpu_time_limit_ms + SLOT_GRACE_MS],
     );
-  }
+  });
   const replies = (await pipeline.exec()) ?? [];
   return rows.map((row, i) => {
     const [err, reply] = replies[i] ?? [new Error('no reply'), null];
     if (err) throw err;
-    return slotDecision(Number(reply), limitsOf(row), row.swarm);
+    return slotDecision(Number(reply), limits[i]!, row.swarm);
   });
 }
 

@@ -2,20 +2,20 @@
 // Each job is a node's report of the messages it had ready at once: `started` marks an
 // execution running, `finished` writes the sandbox result as its final state, `refused`
 // ends it halted. A message processed twice changes nothing.
-import { Worker, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import { z } from 'zod';
 import type { Config } from '../../shared/config.ts';
 import type { ExecutionStore, RunningReport } from '../../shared/db/stores/execution-store.ts';
 import { nodeMessageSchema, nodeReportSchema, QUEUES, type NodeMessage } from '../../shared/execution/protocol.ts';
-import { bullConnection, queueOptions } from '../../shared/execution/queues.ts';
-import type { FinalStatus } from '../../shared/execution/statuses.ts';
+import { startQueueConsumer } from '../../shared/execution/queues.ts';
+import { SANDBOX_STATUSES } from '../../shared/execution/statuses.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Closable } from '../../shared/process/lifecycle.ts';
 import { startedAudit, type Ending, type ExecutionFinisher } from '../execution-finisher.ts';
 
 /** The sandbox result as it arrives from a node: checked, bounded, never trusted further. */
 const resultSchema = z.object({
-  status: z.enum(['completed', 'failed', 'timed_out', 'terminated', 'limit_exceeded', 'rate_limited']),
+  status: z.enum(SANDBOX_STATUSES),
   output: z.json().nullable().optional(),
   error: z.object({ code: z.string().max(64), message: z.string().max(8192), stack: z.string().max(16_384).nullable().optional() }).nullable(),
   resource_usage: z.record(z.string(), z.number()),
@@ -37,19 +37,9 @@ export interface ResultsDeps {
 const REPORT_CONCURRENCY = 8;
 
 export function startResultsConsumer(deps: ResultsDeps): Closable {
-  const connection = bullConnection(deps.config, 'scheduler-results');
-  const worker = new Worker<unknown>(QUEUES.results, (job) => handleReport(deps, job), {
-    ...queueOptions(deps.config, connection),
-    concurrency: REPORT_CONCURRENCY,
-  });
-  worker.on('failed', (job, err) => deps.log.error({ err, jobId: job?.id }, 'node report failed'));
-  return {
-    name: 'results-consumer',
-    async close() {
-      await worker.close();
-      connection.disconnect();
-    },
-  };
+  return startQueueConsumer<unknown>(deps.config, { name: 'results', queue: QUEUES.results, concurrency: REPORT_CONCURRENCY, log: deps.log }, (job) =>
+    handleReport(deps, job),
+  );
 }
 
 /**
@@ -80,7 +70,6 @@ export async function persistNodeMessages(deps: ResultsDeps, raw: readonly unkno
   const ended = new Set(messages.filter((m) => m.type !== 'started').map((m) => m.executionId));
   const starts: RunningReport[] = [];
   const endings: Ending[] = [];
-  const seenEndings = new Set<number>();
   for (const message of messages) {
     const actor = nodeActor(message.nodeId);
     if (message.type === 'started') {
@@ -88,9 +77,6 @@ export async function persistNodeMessages(deps: ResultsDeps, raw: readonly unkno
       starts.push({ id: message.executionId, nodeId: message.nodeId, at: new Date(message.at), attempt: message.attempt, audit: startedAudit(message.executionId, message.nodeId, actor) });
       continue;
     }
-    // One statement cannot end the same row twice; the first ending in a report wins.
-    if (seenEndings.has(message.executionId)) continue;
-    seenEndings.add(message.executionId);
     endings.push(message.type === 'refused' ? refusalEnding(message, actor) : finishedEnding(deps, message, actor));
   }
   await Promise.all([deps.executions.markRunningMany(starts), deps.finisher.finishMany(endings)]);
@@ -126,7 +112,7 @@ function finishedEnding(deps: ResultsDeps, message: Extract<NodeMessage, { type:
   return {
     executionId: message.executionId,
     fields: {
-      status: r.status as FinalStatus,
+      status: r.status,
       output: r.output ?? null,
       error: r.error ?? null,
       resource_usage: r.resource_usage,

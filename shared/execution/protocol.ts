@@ -57,16 +57,21 @@ export type ExecJob = z.output<typeof execJobSchema>;
 
 const attempt = z.number().int().min(1).max(1000);
 
+/** What every node message says: which execution, from which node, when. */
+const messageBase = {
+  executionId: id,
+  accountId: id,
+  agentId: id,
+  nodeId: z.string().max(128),
+  at: z.iso.datetime(),
+};
+
 /** Node -> scheduler, inside a NodeReport on the durable `results` queue. */
 export const nodeMessageSchema = z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('started'),
-      executionId: id,
-      accountId: id,
-      agentId: id,
-      nodeId: z.string().max(128),
-      at: z.iso.datetime(),
+      ...messageBase,
       /** The exec job's attemptsStarted: a repeated report of the same attempt changes nothing. */
       attempt,
     })
@@ -74,11 +79,7 @@ export const nodeMessageSchema = z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('finished'),
-      executionId: id,
-      accountId: id,
-      agentId: id,
-      nodeId: z.string().max(128),
-      at: z.iso.datetime(),
+      ...messageBase,
       attempt,
       /** When the run started: a short run ends before its `started` is sent, and this records it. */
       startedAt: z.iso.datetime(),
@@ -89,11 +90,7 @@ export const nodeMessageSchema = z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('refused'),
-      executionId: id,
-      accountId: id,
-      agentId: id,
-      nodeId: z.string().max(128),
-      at: z.iso.datetime(),
+      ...messageBase,
       reason: z.enum(['agent_halted', 'account_halted']),
     })
     .strict(),

@@ -1,9 +1,11 @@
 // BullMQ plumbing shared by every role: queue options under the configured Redis prefix,
 // job ids, and the small intake payload.
-import { Queue, type QueueOptions } from 'bullmq';
+import { Queue, Worker, type Job, type QueueOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { Closable } from '../process/lifecycle.ts';
 import { QUEUES, type ExecPool } from './protocol.ts';
 
 /** A connection of its own: BullMQ workers block on theirs. */
@@ -25,6 +27,27 @@ export const intakeJobSchema = z
   .object({ executionIds: z.array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)).min(1).max(MAX_EXECUTIONS_PER_INTAKE_JOB) })
   .strict();
 export type IntakeJob = z.output<typeof intakeJobSchema>;
+
+/**
+ * A consumer of one of the scheduler's queues on a connection of its own: `name` names the
+ * part (and its Redis connection), failures are logged with the job id.
+ */
+export function startQueueConsumer<T>(
+  config: Config,
+  options: { name: string; queue: string; concurrency: number; log: Logger },
+  processor: (job: Job<T>) => Promise<void>,
+): Closable {
+  const connection = bullConnection(config, `scheduler-${options.name}`);
+  const worker = new Worker<T>(options.queue, processor, { ...queueOptions(config, connection), concurrency: options.concurrency });
+  worker.on('failed', (job, err) => options.log.error({ err, jobId: job?.id, queue: options.queue }, 'job failed'));
+  return {
+    name: `${options.name}-consumer`,
+    async close() {
+      await worker.close();
+      connection.disconnect();
+    },
+  };
+}
 
 export function intakeQueue(config: Config, connection: Redis): Queue<IntakeJob> {
   return new Queue<IntakeJob>(QUEUES.intake, {

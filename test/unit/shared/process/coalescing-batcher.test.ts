@@ -18,6 +18,25 @@ function deferred(): Deferred {
   return { promise, resolve };
 }
 
+/** A handler that answers its items and notes when each batch started, and what it held. */
+function timed() {
+  const starts: number[] = [];
+  const batches: number[][] = [];
+  const handle = async (items: number[]) => {
+    starts.push(performance.now());
+    batches.push([...items]);
+    return items;
+  };
+  /** Asserts that every batch started at least intervalMs (less 1 ms of slack) after the one before. */
+  const assertSpaced = (intervalMs: number) => {
+    for (let i = 1; i < starts.length; i++) {
+      const gap = starts[i]! - starts[i - 1]!;
+      assert.ok(gap >= intervalMs - 1, `batch ${i} started ${gap.toFixed(2)} ms after the one before`);
+    }
+  };
+  return { starts, batches, handle, assertSpaced };
+}
+
 /** A handler that doubles numbers and keeps every batch it was given. */
 function recording() {
   const batches: number[][] = [];
@@ -165,16 +184,8 @@ describe('CoalescingBatcher', () => {
 
   it('with minIntervalMs, starts batches of a steady stream at least that far apart and groups the items', async () => {
     const intervalMs = 20;
-    const starts: number[] = [];
-    const batches: number[][] = [];
-    const batcher = new CoalescingBatcher(
-      async (items: number[]) => {
-        starts.push(performance.now());
-        batches.push([...items]);
-        return items;
-      },
-      { maxBatch: 1000, maxInFlight: 4, minIntervalMs: intervalMs },
-    );
+    const { batches, handle, assertSpaced } = timed();
+    const batcher = new CoalescingBatcher(handle, { maxBatch: 1000, maxInFlight: 4, minIntervalMs: intervalMs });
     const submitted: Promise<number>[] = [];
     for (let i = 0; i < 60; i++) {
       submitted.push(batcher.submit(i));
@@ -183,10 +194,7 @@ describe('CoalescingBatcher', () => {
     assert.deepEqual(await Promise.all(submitted), Array.from({ length: 60 }, (_, i) => i));
     assert.deepEqual(batches.flat(), Array.from({ length: 60 }, (_, i) => i), 'every item once, in order');
     assert.ok(batches.length < 60 / 2, `${batches.length} batches for 60 items`);
-    for (let i = 1; i < starts.length; i++) {
-      const gap = starts[i]! - starts[i - 1]!;
-      assert.ok(gap >= intervalMs - 1, `batch ${i} started ${gap.toFixed(2)} ms after the one before`);
-    }
+    assertSpaced(intervalMs);
   });
 
   it('with minIntervalMs, starts what waits once the interval is over while a slow batch is still in flight', async () => {
@@ -211,22 +219,11 @@ describe('CoalescingBatcher', () => {
 
   it('with minIntervalMs, spaces out the batches of a backlog larger than maxBatch too', async () => {
     const intervalMs = 20;
-    const starts: number[] = [];
-    const batches: number[][] = [];
-    const batcher = new CoalescingBatcher(
-      async (items: number[]) => {
-        starts.push(performance.now());
-        batches.push([...items]);
-        return items;
-      },
-      { maxBatch: 2, maxInFlight: 4, minIntervalMs: intervalMs },
-    );
+    const { batches, handle, assertSpaced } = timed();
+    const batcher = new CoalescingBatcher(handle, { maxBatch: 2, maxInFlight: 4, minIntervalMs: intervalMs });
     await Promise.all([1, 2, 3, 4, 5, 6].map((n) => batcher.submit(n)));
     assert.deepEqual(batches, [[1, 2], [3, 4], [5, 6]]);
-    for (let i = 1; i < starts.length; i++) {
-      const gap = starts[i]! - starts[i - 1]!;
-      assert.ok(gap >= intervalMs - 1, `batch ${i} started ${gap.toFixed(2)} ms after the one before`);
-    }
+    assertSpaced(intervalMs);
   });
 
   it('idle() resolves only once everything submitted was handled', async () => {
