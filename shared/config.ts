@@ -279,7 +279,7 @@ export const benchEnvSchema = z.object({
   BENCH_SSE_SUBSCRIBERS: positiveInt.max(20_000).default(1000),
   BENCH_PIPELINE_EXECUTIONS: positiveInt.max(1_000_000).default(20_000),
   BENCH_PIPELINE_SYNC_SAMPLES: positiveInt.max(100_000).default(300),
-  BENCH_PIPELINE_KILL_SAMPLES: positiveInt.max(10_000).default(20),
+  BENCH_PIPELINE_KILL_SAMPLES: positiveInt.max(10_000).default(50),
   BENCH_ANCHOR_SAMPLES: positiveInt.max(10_000).default(12),
   BENCH_ANCHOR_RECORDS: positiveInt.max(8_000_000).default(100_000),
 });

@@ -7,12 +7,16 @@
 // - kill latency, from the kill request to the execution persisted terminated: p99 <= 50 ms.
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { HttpClient } from '../../test/helpers/http-client.ts';
 import { runTz, startProcess, type RunningProcess } from '../../test/helpers/processes.ts';
 import { deleteRedisPrefix, TEST_REDIS_URL } from '../../test/helpers/test-redis.ts';
 import { TestSystem } from '../../test/helpers/test-system.ts';
 import { waitFor } from '../../test/helpers/wait-for.ts';
 import { percentile, round, type Benchmark, type BenchRow } from './benchmark.ts';
 import { runLoad } from './support/load.ts';
+
+/** Kills first run through paths the sync warm-up does not (termination, the halt write): not timed. */
+const KILL_WARMUP = 3;
 
 
 async function rawBullmq(prefix: string, n: number): Promise<number> {
@@ -49,6 +53,27 @@ async function rawRoundTripP50(prefix: string, samples: number): Promise<number>
   return percentile(times, 50);
 }
 
+/** Kill request -> execution persisted terminated, one spinning execution at a time, after warm-up kills. */
+async function killLatencies(system: TestSystem, api: HttpClient, samples: number): Promise<number[]> {
+  const spinner = (await api.post('/api/v1/sdk/agents', { name: 'spinner', entry_code: 'while (true) {}', config: { cpu_time_limit_ms: 60000 } })).body.agent.id as number;
+  const kills: number[] = [];
+  for (let i = 0; i < KILL_WARMUP + samples; i++) {
+    await api.patch(`/api/v1/sdk/agents/${spinner}`, { status: 'ready' });
+    const run = await api.post(`/api/v1/sdk/agents/${spinner}/execute?async=true`, { input: {} });
+    const id = run.body.execution_id as number;
+    await waitFor(() => api.get(`/api/v1/sdk/agents/${spinner}/executions/${id}`), (r) => r.body.status === 'running', { intervalMs: 10, what: 'the spinner to run' });
+    const t = performance.now();
+    await api.post(`/api/sdk/agents/${spinner}/kill`, { reason: 'bench' });
+    await waitFor(
+      async () => (await system.db.query(`SELECT status FROM executions WHERE id = $1`, [id]))[0].status as string,
+      (s) => s === 'terminated',
+      { intervalMs: 1, what: 'termination' },
+    );
+    if (i >= KILL_WARMUP) kills.push(performance.now() - t);
+  }
+  return kills;
+}
+
 const benchmark: Benchmark = {
   name: 'pipeline',
   description: 'async throughput, sync latency and kill latency (sizes: BENCH_PIPELINE_*)',
@@ -83,6 +108,12 @@ const benchmark: Benchmark = {
         { name: 'sync execute latency p99', value: round(percentile(latencies, 99), 2), unit: 'ms', reference: rawRef, goal: '<= 30 ms', met: percentile(latencies, 99) <= 30 },
       );
 
+      // Kill latency, kill request -> execution persisted terminated, on the system at rest
+      // (as the sync latency): measured after the async run, it would time the recorder's
+      // catching up on 60,000 audit events rather than the kill path.
+      const kills = await killLatencies(system, api, KILL_SAMPLES);
+      rows.push({ name: 'kill -> persisted terminated p99', value: round(percentile(kills, 99), 1), unit: 'ms', reference: `p50 ${round(percentile(kills, 50), 1)} ms over ${KILL_SAMPLES} kills`, goal: '<= 50 ms', met: percentile(kills, 99) <= 50 });
+
       // Async throughput: submissions through the API until every execution is persisted.
       const before = await count();
       const start = process.hrtime.bigint();
@@ -107,24 +138,6 @@ const benchmark: Benchmark = {
         { name: 'async throughput share of raw BullMQ', value: round(rate / raw, 2), unit: 'x', reference, goal: '>= 0.35', met: rate / raw >= 0.35 },
       );
 
-      // Kill latency: kill request -> execution persisted terminated.
-      const spinner = (await api.post('/api/v1/sdk/agents', { name: 'spinner', entry_code: 'while (true) {}', config: { cpu_time_limit_ms: 60000 } })).body.agent.id as number;
-      const kills: number[] = [];
-      for (let i = 0; i < KILL_SAMPLES; i++) {
-        await api.patch(`/api/v1/sdk/agents/${spinner}`, { status: 'ready' });
-        const run = await api.post(`/api/v1/sdk/agents/${spinner}/execute?async=true`, { input: {} });
-        const id = run.body.execution_id as number;
-        await waitFor(() => api.get(`/api/v1/sdk/agents/${spinner}/executions/${id}`), (r) => r.body.status === 'running', { intervalMs: 10, what: 'the spinner to run' });
-        const t = performance.now();
-        await api.post(`/api/sdk/agents/${spinner}/kill`, { reason: 'bench' });
-        await waitFor(
-          async () => (await system.db.query(`SELECT status FROM executions WHERE id = $1`, [id]))[0].status as string,
-          (s) => s === 'terminated',
-          { intervalMs: 1, what: 'termination' },
-        );
-        kills.push(performance.now() - t);
-      }
-      rows.push({ name: 'kill -> persisted terminated p99', value: round(percentile(kills, 99), 1), unit: 'ms', reference: `p50 ${round(percentile(kills, 50), 1)} ms over ${KILL_SAMPLES} kills`, goal: '<= 50 ms', met: percentile(kills, 99) <= 50 });
       return rows;
     } finally {
       await Promise.all(nodes.map((n) => n.stop()));
