@@ -1,6 +1,6 @@
 // Ends executions: the one conditional write of their final states with their audit
 // events, then the release of their concurrency slots and the notifications (a done
-// notice for synchronous callers, a result frame for live progress). Endings submitted
+// notice when a synchronous caller waits, a result frame for live progress). Endings submitted
 // together, by one caller or by several at once, share one statement and one Redis round
 // trip. Used by the intake (refusals), the results consumer and the sweeper.
 import type { Redis } from 'ioredis';
@@ -83,7 +83,8 @@ export class ExecutionFinisher {
       };
       pipeline.zrem(this.keys.agentRunningKey(row.account_id, row.agent_id), String(row.id));
       pipeline.publish(this.keys.progressChannel(row.account_id), JSON.stringify(frame));
-      pipeline.publish(this.keys.executionDoneChannel, doneNotice(row));
+      // Only a synchronous caller waits on the notice; every api process receives it.
+      if (row.awaited) pipeline.publish(this.keys.executionDoneChannel, doneNotice(row));
     }
     const results = await pipeline.exec();
     const failed = results?.find(([err]) => err);

@@ -69,10 +69,12 @@ export function executionRoutes(deps: ExecutionRouteDeps): RouteSpec[] {
         if (agent.status === 'halted') throw errors.conflict('agent_halted', `agent ${agent.name} is halted: ${agent.halt_reason ?? 'no reason given'}`);
         if (agent.status !== 'ready') throw errors.conflict('agent_disabled', `agent ${agent.name} is ${agent.status}; set its status to ready to run it`);
 
+        const wantsAsync = query.async === 'true' || query.async === '1' || /\brespond-async\b/i.test(ctx.get('prefer'));
         const row = await deps.intake.queue({
           accountId: principal.accountId,
           agentId: agent.id,
           inputJson,
+          awaited: !wantsAsync,
           audit: {
             actor: principal.keyPrefix,
             actionType: 'execution_queued',
@@ -82,7 +84,6 @@ export function executionRoutes(deps: ExecutionRouteDeps): RouteSpec[] {
           },
         });
 
-        const wantsAsync = query.async === 'true' || query.async === '1' || /\brespond-async\b/i.test(ctx.get('prefer'));
         if (wantsAsync) return { status: 202, body: accepted(row) };
         let latest = row;
         const ended = await deps.waiter.wait(row.id, agent.config.cpu_time_limit_ms + deps.waitAllowanceMs, async () => {

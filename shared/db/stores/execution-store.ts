@@ -25,11 +25,13 @@ export interface ExecutionRow {
   started_at: Date | null;
   finished_at: Date | null;
   duration_ms: number | null;
+  /** A synchronous caller waits for its end (it gets a done notice). */
+  awaited: boolean;
 }
 
 const COLUMNS = `id::float8 AS id, account_id::float8 AS account_id, agent_id::float8 AS agent_id, status, input, output, error,
   resource_usage, host_call_audit, logs, violation_count, was_terminated, node_id, pool, attempts, queued_at, started_at,
-  finished_at, duration_ms`;
+  finished_at, duration_ms, awaited`;
 
 export interface FinalFields {
   status: FinalStatus;
@@ -69,6 +71,8 @@ export interface QueuedExecution {
   readonly agentId: number;
   /** The input already serialised (the caller measured it). */
   readonly inputJson: string;
+  /** A synchronous caller waits for its end. */
+  readonly awaited: boolean;
   readonly audit: RowAudit;
 }
 
@@ -119,7 +123,7 @@ export class ExecutionStore {
   async createQueuedMany(items: readonly QueuedExecution[]): Promise<ExecutionRow[]> {
     if (items.length === 0) return [];
     const doc = recordset(
-      items.map((item, ord) => ({ ord, account_id: item.accountId, agent_id: item.agentId })),
+      items.map((item, ord) => ({ ord, account_id: item.accountId, agent_id: item.agentId, awaited: item.awaited })),
       items.map((item) => ({
         input: item.inputJson,
         event: JSON.stringify(auditEvent({ ...item.audit, accountId: item.accountId, agentId: item.agentId, executionId: null })),
@@ -127,12 +131,12 @@ export class ExecutionStore {
     );
     const rows = (await this.db.query(
       `WITH input AS (
-         SELECT nextval(pg_get_serial_sequence('executions', 'id')) AS id, v.ord, v.account_id, v.agent_id, v.input, v.event
-           FROM jsonb_to_recordset($1::jsonb) AS v(ord int, account_id bigint, agent_id bigint, input jsonb, event jsonb)
+         SELECT nextval(pg_get_serial_sequence('executions', 'id')) AS id, v.ord, v.account_id, v.agent_id, v.awaited, v.input, v.event
+           FROM jsonb_to_recordset($1::jsonb) AS v(ord int, account_id bigint, agent_id bigint, awaited boolean, input jsonb, event jsonb)
           ORDER BY v.ord
        ), created AS (
-         INSERT INTO executions (id, account_id, agent_id, status, input)
-         SELECT id, account_id, agent_id, 'queued', COALESCE(input, 'null'::jsonb) FROM input ORDER BY ord RETURNING *
+         INSERT INTO executions (id, account_id, agent_id, status, awaited, input)
+         SELECT id, account_id, agent_id, 'queued', awaited, COALESCE(input, 'null'::jsonb) FROM input ORDER BY ord RETURNING *
        ), audited AS (
          INSERT INTO audit_outbox (event) SELECT jsonb_set(event, '{execution_id}', to_jsonb(id)) FROM input ORDER BY ord
        )

@@ -29,7 +29,7 @@ describe('ExecutionStore batch statements (real PostgreSQL)', function () {
 
   /** Queued executions of the test agent, one per input. */
   const queue = (inputs: string[] = ['{}'], agent = agentId) =>
-    store.createQueuedMany(inputs.map((inputJson) => ({ accountId: account.id, agentId: agent, inputJson, audit: audit('execution_queued') })));
+    store.createQueuedMany(inputs.map((inputJson) => ({ accountId: account.id, agentId: agent, inputJson, awaited: false, audit: audit('execution_queued') })));
 
   /** The outbox events about these executions, in outbox order. */
   async function outbox(...ids: number[]): Promise<AuditEvent[]> {
@@ -67,12 +67,14 @@ describe('ExecutionStore batch statements (real PostgreSQL)', function () {
       const inputs = ['{"a":1}', 'null', '[1,"two"]', '"text"'];
       const agents = [otherAgentId, agentId, otherAgentId, agentId];
       const rows = await store.createQueuedMany(
-        inputs.map((inputJson, i) => ({ accountId: account.id, agentId: agents[i]!, inputJson, audit: audit('execution_queued') })),
+        inputs.map((inputJson, i) => ({ accountId: account.id, agentId: agents[i]!, inputJson, awaited: i % 2 === 0, audit: audit('execution_queued') })),
       );
       assert.equal(rows.length, 4);
       assert.deepEqual(rows.map((r) => r.agent_id), agents, 'rows come back in the order given');
       for (let i = 1; i < rows.length; i++) assert.ok(rows[i]!.id > rows[i - 1]!.id, 'ids ascend in the order given');
       assert.deepEqual(rows.map((r) => r.input), [{ a: 1 }, null, [1, 'two'], 'text']);
+      assert.deepEqual(rows.map((r) => r.awaited), [true, false, true, false], 'whether a caller waits is kept per row');
+      assert.deepEqual(await Promise.all(rows.map(async (r) => (await row(r.id)).awaited)), [true, false, true, false], 'and read back');
       for (const r of rows) {
         assert.equal(r.status, 'queued');
         assert.equal(r.account_id, account.id);
@@ -86,9 +88,9 @@ describe('ExecutionStore batch statements (real PostgreSQL)', function () {
 
     it('writes one execution_queued event per row, naming its execution, account and agent', async () => {
       const rows = await store.createQueuedMany([
-        { accountId: account.id, agentId: otherAgentId, inputJson: '1', audit: audit('execution_queued') },
-        { accountId: account.id, agentId, inputJson: '2', audit: audit('execution_queued') },
-        { accountId: account.id, agentId: otherAgentId, inputJson: '3', audit: audit('execution_queued') },
+        { accountId: account.id, agentId: otherAgentId, inputJson: '1', awaited: false, audit: audit('execution_queued') },
+        { accountId: account.id, agentId, inputJson: '2', awaited: false, audit: audit('execution_queued') },
+        { accountId: account.id, agentId: otherAgentId, inputJson: '3', awaited: false, audit: audit('execution_queued') },
       ]);
       const events = await outbox(...rows.map((r) => r.id));
       assert.deepEqual(events.map((e) => e.execution_id), rows.map((r) => r.id), 'one event per row, in the order given');

@@ -1,0 +1,97 @@
+// The execution finisher against real PostgreSQL and Redis: one write of the final state,
+// the slot released, a result frame for live progress, and a done notice only for the
+// executions a synchronous caller waits for (every api process receives each notice).
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { ExecutionFinisher } from '../../../scheduler/execution-finisher.ts';
+import { ExecutionStore } from '../../../shared/db/stores/execution-store.ts';
+import { doneNoticeSchema, type DoneNotice } from '../../../shared/execution/protocol.ts';
+import { redisKeys, type RedisKeys } from '../../../shared/redis/keys.ts';
+import { deleteRedisPrefix, TEST_REDIS_URL } from '../../helpers/test-redis.ts';
+import { TestSystem, type TestAccount } from '../../helpers/test-system.ts';
+import { waitFor } from '../../helpers/wait-for.ts';
+
+describe('execution finisher (real PostgreSQL and Redis)', function () {
+  this.timeout(60_000);
+  let system: TestSystem;
+  let account: TestAccount;
+  let agentId: number;
+  let store: ExecutionStore;
+  let keys: RedisKeys;
+  let redis: Redis;
+  let subscriber: Redis;
+  let finisher: ExecutionFinisher;
+  const notices: DoneNotice[] = [];
+  const frames: { executionId: number; type: string; status: string }[] = [];
+
+  before(async () => {
+    system = await TestSystem.create('finisher');
+    account = await system.createAccount('finisher');
+    const [agent] = (await system.db.query(
+      `INSERT INTO agents (account_id, name, version, entry_code, config, permissions, status)
+       VALUES ($1, 'finishable', '1.0.0', 'return 1;', '{}'::jsonb, '{}', 'ready') RETURNING id::float8 AS id`,
+      [account.id],
+    )) as { id: number }[];
+    agentId = agent!.id;
+    store = new ExecutionStore(system.db);
+    keys = redisKeys(system.redisPrefix);
+    redis = new Redis(TEST_REDIS_URL);
+    subscriber = new Redis(TEST_REDIS_URL);
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel === keys.executionDoneChannel) notices.push(doneNoticeSchema.parse(JSON.parse(message)));
+      else frames.push(JSON.parse(message));
+    });
+    await subscriber.subscribe(keys.executionDoneChannel, keys.progressChannel(account.id));
+    finisher = new ExecutionFinisher(store, redis, keys, pino({ level: 'silent' }));
+  });
+
+  after(async () => {
+    subscriber?.disconnect();
+    redis?.disconnect();
+    await deleteRedisPrefix(system.redisPrefix);
+    await system?.stop();
+  });
+
+  async function queued(awaited: boolean): Promise<number> {
+    const [row] = await store.createQueuedMany([
+      { accountId: account.id, agentId, inputJson: '{}', awaited, audit: { actor: 'system', actionType: 'execution_queued', description: 'queued by a test' } },
+    ]);
+    return row!.id;
+  }
+
+  it('publishes a done notice, carrying the execution, only for an execution a caller waits for; a result frame for both', async () => {
+    const waited = await queued(true);
+    const unwaited = await queued(false);
+    const slots = keys.agentRunningKey(account.id, agentId);
+    await redis.zadd(slots, Date.now() + 60_000, String(waited), Date.now() + 60_000, String(unwaited));
+
+    const rows = await finisher.finishMany([
+      { executionId: unwaited, fields: { status: 'completed', output: { n: 2 } }, audits: [] },
+      { executionId: waited, fields: { status: 'completed', output: { n: 1 } }, audits: [] },
+    ]);
+    assert.deepEqual(rows.map((r) => r.id).sort(), [waited, unwaited].sort());
+
+    await waitFor(async () => frames.filter((f) => f.type === 'result').map((f) => f.executionId).sort(), (ids) => ids.length === 2, { what: 'both result frames' });
+    assert.deepEqual(frames.filter((f) => f.type === 'result').map((f) => f.executionId).sort(), [waited, unwaited].sort());
+    // The notice is published in the same pipeline as the frames, before them for `waited`:
+    // by now it has arrived if it was sent at all.
+    assert.deepEqual(notices.map((n) => n.executionId), [waited]);
+    assert.equal(notices[0]!.status, 'completed');
+    assert.deepEqual(notices[0]!.execution?.output, { n: 1 }, 'the notice carries the execution');
+    assert.equal(await redis.zcard(slots), 0, 'both slots released');
+  });
+
+  it('writes a final state once: a second ending of the same execution changes nothing and notifies nobody', async () => {
+    const id = await queued(true);
+    notices.length = 0;
+    assert.ok(await finisher.finish(id, { status: 'completed', output: 1 }, []));
+    await waitFor(async () => notices.length, (n) => n === 1, { what: 'the done notice' });
+    assert.equal(await finisher.finish(id, { status: 'failed', error: { code: 'late', message: 'too late' } }, []), null);
+    assert.equal((await store.getById(id))!.status, 'completed');
+    const frameCount = frames.length;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(notices.length, 1, 'no second notice');
+    assert.equal(frames.length, frameCount, 'no second frame');
+  });
+});
