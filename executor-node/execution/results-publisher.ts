@@ -25,9 +25,12 @@ const REPORTS_IN_FLIGHT = 2;
 /**
  * Least time between two reports. No run waits for its report (the job's return value
  * already holds the message), so under load messages wait up to this long to share one:
- * each report costs a job on both sides and a write per batch in the scheduler.
+ * each report costs a job on both sides and a write per batch in the scheduler. At rest a
+ * message still goes at once (no report in the last interval). Measured with 5,000 async
+ * executions: 20 ms instead of 5 ms took the database's CPU per execution from 1.3 to
+ * 0.8 ms and the scheduler's from 1.9 to 1.4 ms (docs/architecture.md).
  */
-const REPORT_INTERVAL_MS = 5;
+const REPORT_INTERVAL_MS = 20;
 
 export class ResultsPublisher {
   private readonly queue: Queue;
