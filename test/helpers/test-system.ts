@@ -52,6 +52,19 @@ export class TestSystem {
     return { id: account.id, name: account.name, adminKey: key };
   }
 
+  /**
+   * A ready agent written straight to the database, for tests below the API (stores,
+   * scheduler parts); end-to-end tests register agents through the API instead.
+   */
+  async createAgent(accountId: number, name: string, entryCode = 'return 1;'): Promise<number> {
+    const [row] = (await this.db.query(
+      `INSERT INTO agents (account_id, name, version, entry_code, config, permissions, status)
+       VALUES ($1, $2, '1.0.0', $3, '{}'::jsonb, '{}'::text[], 'ready') RETURNING id::float8 AS id`,
+      [accountId, name, entryCode],
+    )) as { id: number }[];
+    return row!.id;
+  }
+
   async createKey(accountId: number, scopes: string[]): Promise<string> {
     return (await new ApiKeyStore(this.db).create(accountId, scopes, undefined, 'system')).key;
   }

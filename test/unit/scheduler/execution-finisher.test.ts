@@ -28,12 +28,7 @@ describe('execution finisher (real PostgreSQL and Redis)', function () {
   before(async () => {
     system = await TestSystem.create('finisher');
     account = await system.createAccount('finisher');
-    const [agent] = (await system.db.query(
-      `INSERT INTO agents (account_id, name, version, entry_code, config, permissions, status)
-       VALUES ($1, 'finishable', '1.0.0', 'return 1;', '{}'::jsonb, '{}', 'ready') RETURNING id::float8 AS id`,
-      [account.id],
-    )) as { id: number }[];
-    agentId = agent!.id;
+    agentId = await system.createAgent(account.id, 'finishable');
     store = new ExecutionStore(system.db);
     keys = redisKeys(system.redisPrefix);
     redis = new Redis(TEST_REDIS_URL);

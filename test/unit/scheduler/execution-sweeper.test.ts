@@ -35,12 +35,7 @@ describe('execution sweeper (real PostgreSQL and Redis)', function () {
   before(async () => {
     system = await TestSystem.create('sweeper');
     account = await system.createAccount('sweeper');
-    const [agent] = (await system.db.query(
-      `INSERT INTO agents (account_id, name, version, entry_code, config, permissions, status)
-       VALUES ($1, 'sweepable', '1.0.0', 'return 1;', '{}'::jsonb, '{}', 'ready') RETURNING id::float8 AS id`,
-      [account.id],
-    )) as { id: number }[];
-    agentId = agent!.id;
+    agentId = await system.createAgent(account.id, 'sweepable');
     store = new ExecutionStore(system.db);
     redis = new Redis(TEST_REDIS_URL);
     connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });

@@ -18,15 +18,6 @@ describe('ExecutionStore batch statements (real PostgreSQL)', function () {
   let otherAgentId: number;
   let store: ExecutionStore;
 
-  async function createAgent(accountId: number, name: string): Promise<number> {
-    const [row] = (await system.db.query(
-      `INSERT INTO agents (account_id, name, version, config, permissions, status)
-       VALUES ($1, $2, '1.0.0', '{}'::jsonb, '{}'::text[], 'ready') RETURNING id::float8 AS id`,
-      [accountId, name],
-    )) as { id: number }[];
-    return row!.id;
-  }
-
   /** Queued executions of the test agent, one per input. */
   const queue = (inputs: string[] = ['{}'], agent = agentId) =>
     store.createQueuedMany(inputs.map((inputJson) => ({ accountId: account.id, agentId: agent, inputJson, awaited: false, audit: audit('execution_queued') })));
@@ -52,10 +43,10 @@ describe('ExecutionStore batch statements (real PostgreSQL)', function () {
     system = await TestSystem.create('execstore');
     // Owner ids of 1 would hide a statement that kept its placeholder owners (1, 1).
     const first = await system.createAccount('execstore-first');
-    await createAgent(first.id, 'placeholder');
+    await system.createAgent(first.id, 'placeholder');
     account = await system.createAccount('execstore');
-    agentId = await createAgent(account.id, 'worker');
-    otherAgentId = await createAgent(account.id, 'helper');
+    agentId = await system.createAgent(account.id, 'worker');
+    otherAgentId = await system.createAgent(account.id, 'helper');
     assert.notEqual(account.id, 1);
     assert.notEqual(agentId, 1);
     store = new ExecutionStore(system.db);
