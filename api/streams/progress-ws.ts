@@ -2,7 +2,9 @@
 // Authorization header of the upgrade or as the first message ({ type: 'auth', apiKey });
 // clients subscribe to an execution or an agent of their account and receive JSON frames
 // { type: status | log | host_call | result | error, executionId, ... } as they happen.
-// Frames reach every api process through Redis pub/sub (one pattern subscription).
+// Frames come through Redis pub/sub, one channel per account. A process is subscribed to an
+// account's channel only while a client of that account is connected to it: frames of
+// accounts nobody here watches (most of them, under load) never wake it.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Redis } from 'ioredis';
@@ -14,11 +16,16 @@ import { keyHasScope } from '../../shared/permissions/key-scopes.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { RedisKeys } from '../../shared/redis/keys.ts';
 import type { ApiKeyAuthenticator, Principal } from '../middleware/authenticate.ts';
+import { ChannelListeners } from './channel-listeners.ts';
 
 export const WS_PATH = '/api/v1/sdk/ws';
 const MAX_FRAME_BYTES = 4096;
 const MAX_SUBSCRIPTIONS = 100;
 const AUTH_TIMEOUT_MS = 10_000;
+/** Well under AUTH_TIMEOUT_MS, so a client whose subscription fails learns why. */
+const SUBSCRIBE_TIMEOUT_MS = 5000;
+/** Close code when the account's channel cannot be subscribed (Redis unreachable): like HTTP 503, retry later. */
+const CLOSE_UNAVAILABLE = 4503;
 
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const clientFrame = z.discriminatedUnion('type', [
@@ -45,18 +52,19 @@ export interface ProgressSocketDeps {
 
 export async function attachProgressSocket(deps: ProgressSocketDeps): Promise<{ close(): Promise<void> }> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
-  const byAccount = new Map<number, Set<Client>>();
-  const channelPrefix = deps.keys.progressPattern.slice(0, -1);
+  // Every client joins its account's channel at authentication and leaves it when it disconnects.
+  const listeners = new ChannelListeners<Client>(deps.subscriber, deps.log, SUBSCRIBE_TIMEOUT_MS);
 
   const send = (client: Client, frame: unknown) => {
     if (client.socket.readyState === client.socket.OPEN) client.socket.send(JSON.stringify(frame));
   };
   const fail = (client: Client, code: string, message: string) => send(client, { type: 'error', code, message });
 
-  deps.subscriber.on('pmessage', (_pattern: string, channel: string, message: string) => {
-    if (!channel.startsWith(channelPrefix)) return;
-    const clients = byAccount.get(Number(channel.slice(channelPrefix.length)));
-    if (!clients || clients.size === 0) return;
+  // The connection is shared (the execution waiter's done channel, invalidations): only the
+  // progress channels clients of this process joined have listeners, every other message is passed over.
+  deps.subscriber.on('message', (channel: string, message: string) => {
+    const clients = listeners.listenersOf(channel);
+    if (!clients) return;
     let frame: { executionId?: unknown; agentId?: unknown };
     try {
       frame = JSON.parse(message) as typeof frame;
@@ -67,25 +75,39 @@ export async function attachProgressSocket(deps: ProgressSocketDeps): Promise<{ 
       if (client.executions.has(Number(frame.executionId)) || client.agents.has(Number(frame.agentId))) client.socket.send(message);
     }
   });
-  await deps.subscriber.psubscribe(deps.keys.progressPattern);
 
-  async function authenticate(client: Client, authorization: string | undefined): Promise<boolean> {
+  /** Authenticates the connection and joins its account's channel; on failure tells the client why and closes. */
+  async function authenticate(client: Client, authorization: string | undefined): Promise<void> {
+    let principal: Principal;
     try {
-      const principal = await deps.authenticator.authenticate(authorization);
-      if (!keyHasScope(principal.scopes, 'executions:read')) {
-        fail(client, 'insufficient_scope', 'this API key lacks the scope executions:read');
-        return false;
-      }
-      client.principal = principal;
-      let set = byAccount.get(principal.accountId);
-      if (!set) byAccount.set(principal.accountId, (set = new Set()));
-      set.add(client);
-      send(client, { type: 'authenticated', accountId: principal.accountId });
-      return true;
+      principal = await deps.authenticator.authenticate(authorization);
     } catch (err) {
       fail(client, err instanceof AppError ? err.code : 'unauthenticated', err instanceof AppError ? err.message : 'authentication failed');
-      return false;
+      client.socket.close(4401, 'authentication failed');
+      return;
     }
+    if (!keyHasScope(principal.scopes, 'executions:read')) {
+      fail(client, 'insufficient_scope', 'this API key lacks the scope executions:read');
+      client.socket.close(4401, 'authentication failed');
+      return;
+    }
+    const channel = deps.keys.progressChannel(principal.accountId);
+    try {
+      // Confirmed before `authenticated` goes out: a frame published after the client saw
+      // `authenticated` and `subscribed` reaches it.
+      await listeners.join(channel, client);
+    } catch {
+      fail(client, 'unavailable', 'live progress is unavailable right now; try again later');
+      client.socket.close(CLOSE_UNAVAILABLE, 'live progress unavailable');
+      return;
+    }
+    // Closed while joining: its close handler saw no principal and left nothing.
+    if (client.socket.readyState !== client.socket.OPEN) {
+      listeners.leave(channel, client);
+      return;
+    }
+    client.principal = principal;
+    send(client, { type: 'authenticated', accountId: principal.accountId });
   }
 
   /** Tenant check: an execution or agent of another account reads as not found. */
@@ -108,9 +130,7 @@ export async function attachProgressSocket(deps: ProgressSocketDeps): Promise<{ 
       if (!client.principal) socket.close(4401, 'authentication required');
     }, AUTH_TIMEOUT_MS);
     if (request.headers.authorization) {
-      queue = queue.then(async () => {
-        if (!(await authenticate(client, request.headers.authorization))) socket.close(4401, 'authentication failed');
-      });
+      queue = queue.then(() => authenticate(client, request.headers.authorization));
     }
     socket.on('message', (data) => {
       queue = queue.then(async () => {
@@ -124,8 +144,7 @@ export async function attachProgressSocket(deps: ProgressSocketDeps): Promise<{ 
         }
         if (parsed.type === 'auth') {
           if (client.principal) return fail(client, 'already_authenticated', 'this connection is already authenticated');
-          if (!(await authenticate(client, `Bearer ${parsed.apiKey}`))) socket.close(4401, 'authentication failed');
-          return;
+          return authenticate(client, `Bearer ${parsed.apiKey}`);
         }
         if (!client.principal) return fail(client, 'unauthenticated', 'send { "type": "auth", "apiKey": "tzk_..." } first');
         if (parsed.executionId === undefined && parsed.agentId === undefined) return fail(client, 'validation_failed', 'give executionId or agentId');
@@ -144,7 +163,7 @@ export async function attachProgressSocket(deps: ProgressSocketDeps): Promise<{ 
     });
     socket.on('close', () => {
       clearTimeout(authTimer);
-      if (client.principal) byAccount.get(client.principal.accountId)?.delete(client);
+      if (client.principal) listeners.leave(deps.keys.progressChannel(client.principal.accountId), client);
     });
     socket.on('error', () => socket.terminate());
   });

@@ -1,7 +1,9 @@
 // The execution pipeline end to end, with real processes: two api processes, a
 // scheduler and two executor nodes, against the machine's PostgreSQL and Redis.
 import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
 import WebSocket from 'ws';
+import { redisKeys } from '../../shared/redis/keys.ts';
 import type { HttpClient } from '../helpers/http-client.ts';
 import { runTz, startProcess, type RunningProcess } from '../helpers/processes.ts';
 import { TestSystem, type TestAccount } from '../helpers/test-system.ts';
@@ -233,6 +235,63 @@ describe('execution pipeline (e2e)', function () {
       const bad = new WebSocket(`${api.baseUrl.replace('http', 'ws')}/api/v1/sdk/ws`, { headers: { authorization: 'Bearer tzk_nope' } });
       const code = await new Promise<number>((r) => bad.once('close', (c) => r(c)));
       assert.equal(code, 4401);
+    });
+
+    describe('subscriptions to account channels', () => {
+      let observer: Redis;
+      before(() => {
+        observer = new Redis(system.redisUrl);
+      });
+      after(() => observer?.disconnect());
+
+      const channelOf = (account: TestAccount) => redisKeys(system.redisPrefix).progressChannel(account.id);
+      /** Plain subscribers of the channel, over every api process. */
+      const numsub = async (account: TestAccount) => Number(((await observer.call('PUBSUB', 'NUMSUB', channelOf(account))) as [string, number])[1]);
+      /** Connections a frame on the channel reaches, pattern subscribers included (a frame without ids reaches no client). */
+      const receivers = (account: TestAccount) => observer.publish(channelOf(account), '{}');
+
+      async function connect(client: HttpClient, key: string): Promise<{ ws: WebSocket; frames: any[] }> {
+        const ws = new WebSocket(`${client.baseUrl.replace('http', 'ws')}/api/v1/sdk/ws`, { headers: { authorization: `Bearer ${key}` } });
+        const frames: any[] = [];
+        ws.on('message', (data) => frames.push(JSON.parse(String(data))));
+        await waitFor(async () => frames, (f) => f.some((x) => x.type === 'authenticated'), { what: 'authentication' });
+        return { ws, frames };
+      }
+
+      it('subscribes an api process to an account channel only while a client of that account is connected to it', async () => {
+        // Connections of the tests above may still be closing.
+        await waitFor(() => numsub(alice), (n) => n === 0, { what: 'no subscriber of the channel' });
+        assert.equal(await receivers(alice), 0, 'no api process receives the frames of an account without clients');
+        const { ws } = await connect(api2, alice.adminKey);
+        // Subscribed before `authenticated` was sent: no polling.
+        assert.equal(await numsub(alice), 1);
+        assert.equal(await receivers(alice), 1, 'only the process the client is connected to receives the frames');
+        assert.equal(await numsub(bob), 0);
+        ws.close();
+        await waitFor(() => numsub(alice), (n) => n === 0, { what: 'the unsubscribe after the last client left' });
+        assert.equal(await receivers(alice), 0);
+      });
+
+      it('keeps delivering to the other clients of an account when one of them leaves', async () => {
+        const agent = await register(a, { name: 'two-watchers', entry_code: 'thetazero.log("seen"); return 5;' });
+        const [first, second] = await Promise.all([connect(api, alice.adminKey), connect(api, alice.adminKey)]);
+        assert.equal(await numsub(alice), 1, 'both clients share one subscription');
+        for (const { ws, frames } of [first, second]) {
+          ws.send(JSON.stringify({ type: 'subscribe', agentId: agent }));
+          await waitFor(async () => frames, (f) => f.some((x) => x.type === 'subscribed'), { what: 'subscription' });
+        }
+        first.ws.close();
+        await new Promise((r) => first.ws.once('close', r));
+        const res = await a.post(`${AGENTS}/${agent}/execute`, { input: {} });
+        assert.equal(res.body.output, 5);
+        await waitFor(async () => second.frames, (f) => f.some((x) => x.type === 'result' && x.executionId === res.body.execution_id), { what: 'the result frame' });
+        const mine = second.frames.filter((f) => f.executionId === res.body.execution_id);
+        assert.equal(mine.find((f) => f.type === 'log').message, 'seen');
+        assert.equal(first.frames.filter((f) => f.executionId === res.body.execution_id).length, 0);
+        assert.equal(await numsub(alice), 1);
+        second.ws.close();
+        await waitFor(() => numsub(alice), (n) => n === 0, { what: 'the unsubscribe after the last client left' });
+      });
     });
   });
 
