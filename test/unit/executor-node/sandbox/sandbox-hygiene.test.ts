@@ -4,9 +4,9 @@
 // long test process (other suites, lazily compiled code, allocator arenas), but a leak
 // grows with the number of runs, and one of 5 KB per run would exceed the bound.
 import assert from 'node:assert/strict';
-import { SandboxPool } from '../../../../executor-node/sandbox/sandbox-pool.ts';
+import type { SandboxPool } from '../../../../executor-node/sandbox/sandbox-pool.ts';
 import type { ContextReader } from '../../../../executor-node/sandbox/sandbox-request.ts';
-import { assertPoolHealthy, silentLogger, testAgent, testSandboxSettings } from '../../../helpers/sandbox-harness.ts';
+import { assertPoolHealthy, testAgent, testSandboxPool } from '../../../helpers/sandbox-harness.ts';
 
 const CODE = `
 thetazero.log('run ' + thetazero.executionId);
@@ -37,7 +37,7 @@ describe('sandbox hygiene', function () {
   this.timeout(120_000);
 
   it('runs 10,000 executions in a row with memory flat', async () => {
-    const pool = new SandboxPool({ settings: testSandboxSettings({ poolSize: 2 }), logger: silentLogger() });
+    const pool = testSandboxPool({ poolSize: 2 });
     try {
       await runMany(pool, 1500, 1);
       await runMany(pool, 4000, 10_000);

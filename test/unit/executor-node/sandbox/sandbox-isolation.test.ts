@@ -1,16 +1,8 @@
 // Escape attempts: constructor chains, prototype pollution in both directions, host
 // globals, module loading. Each run's status is asserted, then the pool's health.
 import assert from 'node:assert/strict';
-import { SandboxPool } from '../../../../executor-node/sandbox/sandbox-pool.ts';
 import type { ContextReader } from '../../../../executor-node/sandbox/sandbox-request.ts';
-import {
-  assertPoolHealthy,
-  fixtureCode,
-  nextExecutionId,
-  silentLogger,
-  testAgent,
-  testSandboxSettings,
-} from '../../../helpers/sandbox-harness.ts';
+import { fixtureCode, nextExecutionId, sandboxPoolPerSuite, testAgent } from '../../../helpers/sandbox-harness.ts';
 
 const profileReader: ContextReader = {
   read: async (key) => (key === 'profile' ? { tier: 'gold', nested: { a: 1 }, list: [1, 2] } : null),
@@ -18,16 +10,10 @@ const profileReader: ContextReader = {
 
 describe('sandbox isolation', function () {
   this.timeout(20_000);
-  let pool: SandboxPool;
-
-  before(() => {
-    pool = new SandboxPool({ settings: testSandboxSettings(), logger: silentLogger() });
-  });
-  after(async () => pool?.destroy());
-  afterEach(async () => assertPoolHealthy(pool));
+  const sandbox = sandboxPoolPerSuite();
 
   it('reaches no host through any constructor chain, host errors included', async () => {
-    const result = await pool.run({
+    const result = await sandbox.pool.run({
       executionId: nextExecutionId(),
       agent: testAgent(fixtureCode('constructor-escape')),
       input: { any: 'thing' },
@@ -51,7 +37,7 @@ describe('sandbox isolation', function () {
   });
 
   it('finds no require, process, Buffer, timers, shared memory or module loading', async () => {
-    const result = await pool.run({
+    const result = await sandbox.pool.run({
       executionId: 77,
       agent: testAgent(fixtureCode('globals-probe')),
       input: { nested: { deep: [1, { x: 2 }] } },
@@ -70,7 +56,7 @@ describe('sandbox isolation', function () {
   });
 
   it('keeps guest pollution in the guest, and strips __proto__ from what comes out', async () => {
-    const result = await pool.run({
+    const result = await sandbox.pool.run({
       executionId: nextExecutionId(),
       agent: testAgent(fixtureCode('prototype-pollution')),
       input: null,
@@ -89,7 +75,7 @@ describe('sandbox isolation', function () {
   });
 
   it('hands the guest copies in its own realm, never host objects', async () => {
-    const result = await pool.run({
+    const result = await sandbox.pool.run({
       executionId: nextExecutionId(),
       agent: testAgent(fixtureCode('host-value-escape')),
       input: null,
@@ -105,7 +91,7 @@ describe('sandbox isolation', function () {
   });
 
   it('gives each run a fresh context: nothing one run leaves is seen by the next', async () => {
-    const first = await pool.run({
+    const first = await sandbox.pool.run({
       executionId: nextExecutionId(),
       agent: testAgent('globalThis.leak = "left behind"; Object.prototype.leak2 = 1; return 1'),
       input: null,
@@ -113,7 +99,7 @@ describe('sandbox isolation', function () {
     assert.equal(first.status, 'completed');
     const runs = await Promise.all(
       [1, 2, 3, 4].map(() =>
-        pool.run({
+        sandbox.pool.run({
           executionId: nextExecutionId(),
           agent: testAgent('return [typeof globalThis.leak, typeof ({}).leak2]'),
           input: null,
@@ -125,7 +111,7 @@ describe('sandbox isolation', function () {
 
   it('makes input read-only and the copy independent of the caller', async () => {
     const input = { list: [1, 2, 3] };
-    const result = await pool.run({
+    const result = await sandbox.pool.run({
       executionId: nextExecutionId(),
       agent: testAgent('"use strict"; try { input.list.push(4) } catch (e) { return e.name } return "mutated"'),
       input,

@@ -1,18 +1,10 @@
 // Every limit: what ends the run, with which status and error code, recorded as which
 // violation; then the host must still run a plain execution normally.
 import assert from 'node:assert/strict';
-import { SandboxPool } from '../../../../executor-node/sandbox/sandbox-pool.ts';
 import type { SandboxResult } from '../../../../executor-node/sandbox/sandbox-result.ts';
 import type { AgentConfigInput } from '../../../../shared/sandbox-templates.ts';
 import type { AgentScope } from '../../../../shared/permissions/agent-scopes.ts';
-import {
-  assertPoolHealthy,
-  fixtureCode,
-  nextExecutionId,
-  silentLogger,
-  testAgent,
-  testSandboxSettings,
-} from '../../../helpers/sandbox-harness.ts';
+import { fixtureCode, nextExecutionId, sandboxPoolPerSuite, testAgent } from '../../../helpers/sandbox-harness.ts';
 
 function assertEnded(result: SandboxResult, status: SandboxResult['status'], code: string, violation: string | null): void {
   assert.equal(result.status, status, JSON.stringify(result.error));
@@ -30,16 +22,10 @@ function assertEnded(result: SandboxResult, status: SandboxResult['status'], cod
 
 describe('sandbox limits', function () {
   this.timeout(30_000);
-  let pool: SandboxPool;
-
-  before(() => {
-    pool = new SandboxPool({ settings: testSandboxSettings(), logger: silentLogger() });
-  });
-  after(async () => pool?.destroy());
-  afterEach(async () => assertPoolHealthy(pool));
+  const sandbox = sandboxPoolPerSuite();
 
   function run(fixture: string, config: AgentConfigInput = {}, input: unknown = null, permissions?: readonly AgentScope[]) {
-    return pool.run({ executionId: nextExecutionId(), agent: testAgent(fixtureCode(fixture), { config, permissions }), input });
+    return sandbox.pool.run({ executionId: nextExecutionId(), agent: testAgent(fixtureCode(fixture), { config, permissions }), input });
   }
 
   describe('time', () => {
@@ -146,7 +132,7 @@ describe('sandbox limits', function () {
 
   describe('input', () => {
     it('refuses an input over the input limit before running anything', async () => {
-      const result = await pool.run({ executionId: nextExecutionId(), agent: testAgent('return 1'), input: 'x'.repeat(70_000) });
+      const result = await sandbox.pool.run({ executionId: nextExecutionId(), agent: testAgent('return 1'), input: 'x'.repeat(70_000) });
       assertEnded(result, 'limit_exceeded', 'input_too_large', 'sandbox_limit_hit');
       assert.equal(result.resource_usage.cpu_ms, 0);
     });

@@ -2,22 +2,11 @@
 // injection, and the positive path through `tz sandbox run` against a local HTTPS server
 // that the sandbox may reach only because the test trusts 127.0.0.1/32 explicitly.
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { SandboxPool } from '../../../../executor-node/sandbox/sandbox-pool.ts';
 import type { SandboxResult } from '../../../../executor-node/sandbox/sandbox-result.ts';
 import { startHttpsTestServer, type HttpsTestServer } from '../../../helpers/https-test-server.ts';
 import { runTz } from '../../../helpers/processes.ts';
-import {
-  assertPoolHealthy,
-  fixtureCode,
-  nextExecutionId,
-  silentLogger,
-  testAgent,
-  testSandboxSettings,
-} from '../../../helpers/sandbox-harness.ts';
+import { fixtureCode, fixturePath, nextExecutionId, sandboxPoolPerSuite, testAgent } from '../../../helpers/sandbox-harness.ts';
 
-const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../fixtures/agents');
 const NETWORK_CONFIG = { allow_network: true, max_api_calls_per_run: 100 };
 
 const SSRF_MATRIX: Record<string, string> = {
@@ -47,15 +36,10 @@ describe('sandbox network', function () {
   this.timeout(60_000);
 
   describe('inside a pool with no trusted networks', () => {
-    let pool: SandboxPool;
-    before(() => {
-      pool = new SandboxPool({ settings: testSandboxSettings({ apiCallsPerMinute: 100 }), logger: silentLogger() });
-    });
-    after(async () => pool?.destroy());
-    afterEach(async () => assertPoolHealthy(pool));
+    const sandbox = sandboxPoolPerSuite({ apiCallsPerMinute: 100 });
 
     it('refuses every SSRF form, audits each as denied and counts each as a violation', async () => {
-      const result = await pool.run({
+      const result = await sandbox.pool.run({
         executionId: nextExecutionId(),
         agent: testAgent(fixtureCode('ssrf-matrix'), { config: NETWORK_CONFIG, permissions: 'RESEARCHER' }),
         input: { urls: Object.keys(SSRF_MATRIX) },
@@ -73,7 +57,7 @@ describe('sandbox network', function () {
     });
 
     it('refuses CR/LF/NUL in headers and headers the client owns, without sending anything', async () => {
-      const result = await pool.run({
+      const result = await sandbox.pool.run({
         executionId: nextExecutionId(),
         agent: testAgent(fixtureCode('crlf-header'), { config: NETWORK_CONFIG, permissions: 'RESEARCHER' }),
         input: null,
@@ -92,13 +76,13 @@ describe('sandbox network', function () {
     });
 
     it('denies http_request without allow_network, and outside allowed_domains', async () => {
-      const noNetwork = await pool.run({
+      const noNetwork = await sandbox.pool.run({
         executionId: nextExecutionId(),
         agent: testAgent(fixtureCode('ssrf-matrix'), { permissions: 'RESEARCHER' }),
         input: { urls: ['https://api.example.com/'] },
       });
       assert.deepEqual(noNetwork.output, { 'https://api.example.com/': 'network_disabled' });
-      const outside = await pool.run({
+      const outside = await sandbox.pool.run({
         executionId: nextExecutionId(),
         agent: testAgent(fixtureCode('ssrf-matrix'), {
           config: { ...NETWORK_CONFIG, allowed_domains: ['*.example.com'] },
@@ -122,7 +106,7 @@ describe('sandbox network', function () {
 
     async function tzRun(fixture: string, input: unknown, trusted: boolean): Promise<{ code: number | null; result: SandboxResult; stderr: string }> {
       const out = await runTz(
-        ['sandbox', 'run', path.join(FIXTURES, `${fixture}.js`), '--input', JSON.stringify(input),
+        ['sandbox', 'run', fixturePath(`${fixture}.js`), '--input', JSON.stringify(input),
           '--config', JSON.stringify(NETWORK_CONFIG), '--permissions', 'RESEARCHER'],
         { NODE_EXTRA_CA_CERTS: server.caFile, SANDBOX_TRUSTED_CIDRS: trusted ? '127.0.0.1/32' : '', LOG_LEVEL: 'warn' },
       );

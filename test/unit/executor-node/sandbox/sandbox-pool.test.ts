@@ -1,9 +1,6 @@
 // The pool as the executor node uses it: the result shape, output rules, live events,
 // outside termination, the kill timer (layer three) and thread replacement.
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { SandboxPool } from '../../../../executor-node/sandbox/sandbox-pool.ts';
 import type { ContextReader } from '../../../../executor-node/sandbox/sandbox-request.ts';
 import type { SandboxEvent } from '../../../../executor-node/sandbox/sandbox-result.ts';
 import { AppError } from '../../../../shared/errors.ts';
@@ -11,13 +8,14 @@ import { ConfigError } from '../../../../shared/errors.ts';
 import {
   assertPoolHealthy,
   fixtureCode,
+  fixturePath,
   nextExecutionId,
-  silentLogger,
+  sandboxPoolPerSuite,
   testAgent,
-  testSandboxSettings,
+  testSandboxPool,
 } from '../../../helpers/sandbox-harness.ts';
 
-const UNRESPONSIVE_THREAD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../fixtures/agents/unresponsive-thread.cjs');
+const UNRESPONSIVE_THREAD = fixturePath('unresponsive-thread.cjs');
 
 const PRODUCT_EXAMPLE = `
 const tz = thetazero;
@@ -29,16 +27,11 @@ await tz.write_result({ processed: input.items.length, run_number: prevCount + 1
 
 describe('SandboxPool', function () {
   this.timeout(30_000);
-  let pool: SandboxPool;
-
-  before(() => {
-    pool = new SandboxPool({ settings: testSandboxSettings(), logger: silentLogger() });
-  });
-  after(async () => pool?.destroy());
+  const sandbox = sandboxPoolPerSuite({}, { checkHealthAfterEach: false });
 
   it('runs the product page example and returns the documented result shape', async () => {
     const reader: ContextReader = { read: async (key) => (key === 'run_count' ? 41 : null) };
-    const result = await pool.run({
+    const result = await sandbox.pool.run({
       executionId: 4821,
       agent: testAgent(PRODUCT_EXAMPLE, { permissions: 'READONLY' }),
       input: { items: [1, 2, 3] },
@@ -66,13 +59,13 @@ describe('SandboxPool', function () {
   });
 
   it('uses the returned value over write_result, and write_result when nothing is returned', async () => {
-    const returned = await pool.run({
+    const returned = await sandbox.pool.run({
       executionId: nextExecutionId(),
       agent: testAgent('await thetazero.write_result("written"); return { returned: true }'),
       input: null,
     });
     assert.deepEqual(returned.output, { returned: true });
-    const written = await pool.run({
+    const written = await sandbox.pool.run({
       executionId: nextExecutionId(),
       agent: testAgent('await thetazero.write_result(1); await thetazero.write_result({ last: true })'),
       input: null,
@@ -81,7 +74,7 @@ describe('SandboxPool', function () {
   });
 
   it('reports an uncaught error with its guest stack, and keeps what was written', async () => {
-    const result = await pool.run({
+    const result = await sandbox.pool.run({
       executionId: nextExecutionId(),
       agent: testAgent('await thetazero.write_result({ partial: 1 });\nfunction fail() { throw new TypeError("bad thing") }\nfail();'),
       input: null,
@@ -93,14 +86,14 @@ describe('SandboxPool', function () {
   });
 
   it('reports a syntax error and an await that can never settle', async () => {
-    const syntax = await pool.run({ executionId: nextExecutionId(), agent: testAgent('return {'), input: null });
+    const syntax = await sandbox.pool.run({ executionId: nextExecutionId(), agent: testAgent('return {'), input: null });
     assert.deepEqual([syntax.status, syntax.error?.code], ['failed', 'syntax_error']);
-    const stuck = await pool.run({ executionId: nextExecutionId(), agent: testAgent('await new Promise(() => {})'), input: null });
+    const stuck = await sandbox.pool.run({ executionId: nextExecutionId(), agent: testAgent('await new Promise(() => {})'), input: null });
     assert.deepEqual([stuck.status, stuck.error?.code], ['failed', 'unsettled_promise']);
   });
 
   it('audits a failing context reader as context_unavailable without failing the run', async () => {
-    const result = await pool.run({
+    const result = await sandbox.pool.run({
       executionId: nextExecutionId(),
       agent: testAgent('try { await thetazero.read_context("k") } catch (e) { return e.code }'),
       input: null,
@@ -112,7 +105,7 @@ describe('SandboxPool', function () {
 
   it('streams log lines, host calls and violations as they happen', async () => {
     const events: SandboxEvent[] = [];
-    const result = await pool.run({
+    const result = await sandbox.pool.run({
       executionId: nextExecutionId(),
       agent: testAgent('thetazero.log("one"); await thetazero.read_context("k"); try { await thetazero.http_request("https://x.example") } catch {} thetazero.log("two", "warn")'),
       input: null,
@@ -128,35 +121,35 @@ describe('SandboxPool', function () {
 
   it('rejects an invalid request without running it', async () => {
     await assert.rejects(
-      pool.run({ executionId: -1, agent: testAgent('return 1'), input: null }),
+      sandbox.pool.run({ executionId: -1, agent: testAgent('return 1'), input: null }),
       (err: unknown) => err instanceof AppError && err.code === 'validation_failed',
     );
     await assert.rejects(
-      pool.run({ executionId: 1, agent: { ...testAgent('return 1'), permissions: ['root' as never] }, input: null }),
+      sandbox.pool.run({ executionId: 1, agent: { ...testAgent('return 1'), permissions: ['root' as never] }, input: null }),
       (err: unknown) => err instanceof AppError && err.code === 'validation_failed',
     );
     await assert.rejects(
-      pool.run({ executionId: 1, agent: testAgent('return 1'), input: { big: 10n } }),
+      sandbox.pool.run({ executionId: 1, agent: testAgent('return 1'), input: { big: 10n } }),
       (err: unknown) => err instanceof AppError && err.code === 'validation_failed',
     );
   });
 
   it('refuses a trusted CIDR that does not parse, naming the variable', () => {
     assert.throws(
-      () => new SandboxPool({ settings: testSandboxSettings({ trustedCidrs: ['10.0.0.0/40'] }), logger: silentLogger() }),
+      () => testSandboxPool({ trustedCidrs: ['10.0.0.0/40'] }),
       (err: unknown) => err instanceof ConfigError && /SANDBOX_TRUSTED_CIDRS/.test(err.message),
     );
   });
 
   describe('terminate', () => {
-    afterEach(async () => assertPoolHealthy(pool));
+    afterEach(async () => assertPoolHealthy(sandbox.pool));
 
     it('stops a guest spinning in a loop at once, with status terminated', async () => {
       const executionId = nextExecutionId();
-      const running = pool.run({ executionId, agent: testAgent(fixtureCode('endless-loop'), { config: { cpu_time_limit_ms: 20_000 } }), input: null });
+      const running = sandbox.pool.run({ executionId, agent: testAgent(fixtureCode('endless-loop'), { config: { cpu_time_limit_ms: 20_000 } }), input: null });
       await new Promise((resolve) => setTimeout(resolve, 150));
       const started = performance.now();
-      assert.equal(pool.terminate(executionId, 'kill switch'), true);
+      assert.equal(sandbox.pool.terminate(executionId, 'kill switch'), true);
       const result = await running;
       assert.ok(performance.now() - started < 400, 'interrupted in the guest, not by killing the thread');
       assert.deepEqual([result.status, result.error?.code, result.error?.message, result.was_terminated], ['terminated', 'terminated', 'kill switch', true]);
@@ -165,14 +158,14 @@ describe('SandboxPool', function () {
 
     it('stops a guest waiting on a host call that never answers', async () => {
       const executionId = nextExecutionId();
-      const running = pool.run({
+      const running = sandbox.pool.run({
         executionId,
         agent: testAgent('thetazero.log("waiting"); await thetazero.read_context("never")', { config: { cpu_time_limit_ms: 20_000 } }),
         input: null,
         contextReader: { read: () => new Promise(() => {}) },
       });
       await new Promise((resolve) => setTimeout(resolve, 150));
-      pool.terminate(executionId);
+      sandbox.pool.terminate(executionId);
       const result = await running;
       assert.equal(result.status, 'terminated');
       assert.deepEqual(result.logs.map((l) => l.message), ['waiting']);
@@ -181,35 +174,31 @@ describe('SandboxPool', function () {
 
     it('drops a run still waiting for a thread', async () => {
       const busy = [1, 2].map(() =>
-        pool.run({ executionId: nextExecutionId(), agent: testAgent(fixtureCode('endless-loop'), { config: { cpu_time_limit_ms: 400 } }), input: null }),
+        sandbox.pool.run({ executionId: nextExecutionId(), agent: testAgent(fixtureCode('endless-loop'), { config: { cpu_time_limit_ms: 400 } }), input: null }),
       );
       const executionId = nextExecutionId();
-      const queued = pool.run({ executionId, agent: testAgent('return "ran"'), input: null });
-      pool.terminate(executionId);
+      const queued = sandbox.pool.run({ executionId, agent: testAgent('return "ran"'), input: null });
+      sandbox.pool.terminate(executionId);
       const result = await queued;
       assert.deepEqual([result.status, result.resource_usage.cpu_ms], ['terminated', 0]);
       await Promise.all(busy);
     });
 
     it('answers false for an execution it does not hold', () => {
-      assert.equal(pool.terminate(987_654_321), false);
+      assert.equal(sandbox.pool.terminate(987_654_321), false);
     });
   });
 
   describe('kill timer', () => {
-    let stuckPool: SandboxPool;
-    before(() => {
-      stuckPool = new SandboxPool({
-        settings: testSandboxSettings({ poolSize: 1, killGraceMs: 100 }),
-        logger: silentLogger(),
-        threadEntry: UNRESPONSIVE_THREAD,
-      });
-    });
-    after(async () => stuckPool?.destroy());
+    // The substitute thread cannot pass the health check: it answers every run with 'answered'.
+    const unresponsive = sandboxPoolPerSuite(
+      { poolSize: 1, killGraceMs: 100 },
+      { threadEntry: UNRESPONSIVE_THREAD, checkHealthAfterEach: false },
+    );
 
     it('kills a thread that does not end its run in time, keeps what it streamed, and replaces it', async () => {
       const started = performance.now();
-      const result = await stuckPool.run({
+      const result = await unresponsive.pool.run({
         executionId: nextExecutionId(),
         agent: testAgent('/* BLOCK_THE_THREAD */', { config: { cpu_time_limit_ms: 200 } }),
         input: null,
@@ -220,15 +209,15 @@ describe('SandboxPool', function () {
       assert.match(result.error!.message, /replaced/);
       assert.deepEqual(result.host_call_audit.map((e) => e.args.key), ['before-block']);
       assert.deepEqual(result.violations.map((v) => v.kind), ['sandbox_limit_hit']);
-      const next = await stuckPool.run({ executionId: nextExecutionId(), agent: testAgent('return 1'), input: null });
+      const next = await unresponsive.pool.run({ executionId: nextExecutionId(), agent: testAgent('return 1'), input: null });
       assert.deepEqual([next.status, next.output], ['completed', 'answered']);
     });
 
     it('kills a thread that ignores terminate after the grace period', async () => {
       const executionId = nextExecutionId();
-      const running = stuckPool.run({ executionId, agent: testAgent('/* BLOCK_THE_THREAD */', { config: { cpu_time_limit_ms: 20_000 } }), input: null });
+      const running = unresponsive.pool.run({ executionId, agent: testAgent('/* BLOCK_THE_THREAD */', { config: { cpu_time_limit_ms: 20_000 } }), input: null });
       await new Promise((resolve) => setTimeout(resolve, 100));
-      stuckPool.terminate(executionId, 'operator kill');
+      unresponsive.pool.terminate(executionId, 'operator kill');
       const result = await running;
       assert.deepEqual([result.status, result.error?.message], ['terminated', 'operator kill']);
     });
@@ -236,7 +225,7 @@ describe('SandboxPool', function () {
 
   describe('destroy', () => {
     it('ends runs in flight as terminated and refuses new ones', async () => {
-      const doomed = new SandboxPool({ settings: testSandboxSettings({ poolSize: 1 }), logger: silentLogger() });
+      const doomed = testSandboxPool({ poolSize: 1 });
       const running = doomed.run({ executionId: 5, agent: testAgent(fixtureCode('endless-loop'), { config: { cpu_time_limit_ms: 20_000 } }), input: null });
       await new Promise((resolve) => setTimeout(resolve, 300));
       await doomed.destroy();
