@@ -1,6 +1,7 @@
 // Query and response shapes of the audit endpoints.
 import { z } from 'zod';
 import { AUDIT_ACTION_TYPES } from '../../shared/audit/audit-event.ts';
+import { auditRecordView } from '../../shared/audit/audit-record.ts';
 import { idString, intFromQuery, timestamp } from './common.ts';
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
@@ -76,26 +77,8 @@ export const auditStreamQuery = z
 
 export const recordIdParams = z.object({ recordId: idString }).strict();
 
-export const auditRecordOutput = z
-  .object({
-    id: z.number().int(),
-    sequence: z.number().int(),
-    recorded_at: timestamp,
-    event_id: z.string(),
-    agent_id: z.number().int().nullable(),
-    execution_id: z.number().int().nullable(),
-    actor: z.string(),
-    action_type: z.string(),
-    action_category: z.string(),
-    description: z.string(),
-    input_summary: z.string().nullable(),
-    output_summary: z.string().nullable(),
-    permission_state: z.record(z.string(), z.unknown()),
-    is_violation: z.boolean(),
-    prev_hash: z.string(),
-    hash: z.string(),
-  })
-  .meta({ id: 'AuditRecord' });
+/** The record's fields are listed once, in shared/audit/audit-record.ts; the API adds its annotations. */
+export const auditRecordOutput = auditRecordView.extend({ recorded_at: timestamp }).meta({ id: 'AuditRecord' });
 
 export const auditQueryOutput = z.object({
   events: z.array(auditRecordOutput),

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { hashedFieldsOf, type AuditRecordRow } from './audit-record.ts';
 import { verifyInclusion, type InclusionFailure } from './merkle-tree.ts';
-import { computeRecordHash } from './record-hash.ts';
+import { computeRecordHash, type AuditHashedField } from './record-hash.ts';
 
 export const PROOF_FORMAT = 'thetazero-audit-anchor-proof';
 export const PROOF_VERSION = 1;
@@ -26,7 +26,13 @@ export const anchorProofSchema = z
     format: z.literal(PROOF_FORMAT),
     version: z.literal(PROOF_VERSION),
     record_hash_procedure: z.literal(RECORD_HASH_PROCEDURE),
-    /** The record as hashed: ids as decimal strings, recorded_at as a millisecond UTC ISO string. */
+    /**
+     * The record as hashed: ids as decimal strings, recorded_at as a millisecond UTC ISO string.
+     * Its fields are written out here on purpose, not derived from the API's record schema
+     * (auditRecordView, audit-record.ts): this is version 1 of a file format others verify
+     * with their own code, and the verifier must keep accepting the files already handed out
+     * however the API's shape moves. The hash fixes this list; the check below holds it there.
+     */
     record: z
       .object({
         id: decimalId,
@@ -77,6 +83,11 @@ export const anchorProofSchema = z
   .strict();
 
 export type AnchorProofFile = z.infer<typeof anchorProofSchema>;
+
+// Compile-time guard: the file's record is exactly the hashed fields (record-hash.ts) plus id and hash.
+type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const recordIsHashedFields: SameKeys<keyof AnchorProofFile['record'], AuditHashedField | 'id' | 'hash'> = true;
+void recordIsHashedFields;
 
 /** A confirmed batch as the proof file describes it. */
 export interface ProofAnchor {
