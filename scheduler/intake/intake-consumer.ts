@@ -16,6 +16,7 @@ import { effectiveLimits, slotDecision, type EffectiveLimits, type SlotDecision 
 import type { Logger } from '../../shared/logger.ts';
 import type { RedisKeys } from '../../shared/redis/keys.ts';
 import { scriptPipeline } from '../../shared/redis/scripts/index.ts';
+import { preparedStatement, queryPrepared } from '../../shared/db/prepared-statement.ts';
 import type { Closable } from '../../shared/process/lifecycle.ts';
 import type { Ending, ExecutionFinisher } from '../execution-finisher.ts';
 
@@ -44,6 +45,26 @@ interface DispatchRow {
   account_concurrency: number | null;
   swarm_per_hour: number | null;
 }
+
+/** Everything dispatching needs, for the executions of an intake job still queued. */
+const DISPATCH_READ = preparedStatement(
+  'intake-dispatch-read',
+  `SELECT e.id::float8 AS id, e.status, e.input, e.account_id::float8 AS account_id, acc.halted AS account_halted,
+          acc.halt_reason AS account_halt_reason, a.id::float8 AS agent_id, a.name AS agent_name, a.version AS agent_version,
+          a.entry_code, a.config, a.permissions, a.swarm, a.status AS agent_status, a.halt_reason AS agent_halt_reason,
+          al.executions_per_hour AS account_per_hour, al.executions_per_minute AS account_per_minute,
+          al.concurrency AS account_concurrency, sl.executions_per_hour AS swarm_per_hour
+     FROM executions e JOIN agents a ON a.id = e.agent_id JOIN accounts acc ON acc.id = e.account_id
+     LEFT JOIN rate_limits al ON al.account_id = e.account_id AND al.swarm = ''
+     LEFT JOIN rate_limits sl ON sl.account_id = e.account_id AND sl.swarm = a.swarm
+    WHERE e.id = ANY($1::bigint[]) AND e.status = 'queued'
+    ORDER BY e.id`,
+);
+
+const CONTEXT_READ = preparedStatement(
+  'intake-context-read',
+  `SELECT agent_id::float8 AS agent_id, key, value FROM agent_context WHERE agent_id = ANY($1::bigint[]) ORDER BY agent_id, key`,
+);
 
 export interface IntakeDeps {
   readonly config: Config;
@@ -74,19 +95,7 @@ export function startIntakeConsumer(deps: IntakeDeps): Closable {
  */
 async function dispatchBatch(deps: IntakeDeps, job: Job<IntakeJob>): Promise<void> {
   const { executionIds } = intakeJobSchema.parse(job.data);
-  const rows = (await deps.db.query(
-    `SELECT e.id::float8 AS id, e.status, e.input, e.account_id::float8 AS account_id, acc.halted AS account_halted,
-            acc.halt_reason AS account_halt_reason, a.id::float8 AS agent_id, a.name AS agent_name, a.version AS agent_version,
-            a.entry_code, a.config, a.permissions, a.swarm, a.status AS agent_status, a.halt_reason AS agent_halt_reason,
-            al.executions_per_hour AS account_per_hour, al.executions_per_minute AS account_per_minute,
-            al.concurrency AS account_concurrency, sl.executions_per_hour AS swarm_per_hour
-       FROM executions e JOIN agents a ON a.id = e.agent_id JOIN accounts acc ON acc.id = e.account_id
-       LEFT JOIN rate_limits al ON al.account_id = e.account_id AND al.swarm = ''
-       LEFT JOIN rate_limits sl ON sl.account_id = e.account_id AND sl.swarm = a.swarm
-      WHERE e.id = ANY($1::bigint[]) AND e.status = 'queued'
-      ORDER BY e.id`,
-    [executionIds],
-  )) as DispatchRow[];
+  const rows = await queryPrepared<DispatchRow>(deps.db, DISPATCH_READ, [executionIds]);
   if (rows.length === 0) return;
 
   const refusals: Ending[] = [];
@@ -202,11 +211,7 @@ function execJobOf(row: DispatchRow, context: Record<string, unknown>, dispatche
 async function contextSnapshots(db: DataSource, agentIds: readonly number[]): Promise<Map<number, Record<string, unknown>>> {
   const snapshots = new Map<number, Record<string, unknown>>();
   if (agentIds.length === 0) return snapshots;
-  const rows = (await db.query(`SELECT agent_id::float8 AS agent_id, key, value FROM agent_context WHERE agent_id = ANY($1::bigint[]) ORDER BY agent_id, key`, [agentIds])) as {
-    agent_id: number;
-    key: string;
-    value: unknown;
-  }[];
+  const rows = await queryPrepared<{ agent_id: number; key: string; value: unknown }>(db, CONTEXT_READ, [agentIds]);
   const bytes = new Map<number, number>();
   for (const row of rows) {
     const used = (bytes.get(row.agent_id) ?? 0) + Buffer.byteLength(JSON.stringify(row.value)) + row.key.length;

@@ -4,6 +4,7 @@
 import type { DataSource } from 'typeorm';
 import { auditEvent, type AuditEventInput } from '../../audit/audit-event.ts';
 import type { FinalStatus } from '../../execution/statuses.ts';
+import { preparedStatement, queryPrepared } from '../prepared-statement.ts';
 
 export interface ExecutionRow {
   id: number;
@@ -61,11 +62,6 @@ function eventTemplate(audit: RowAudit, executionId: number) {
 const OWNED_EVENT = (template: string) =>
   `jsonb_set(jsonb_set(${template}, '{account_id}', to_jsonb(updated.account_id)), '{agent_id}', to_jsonb(updated.agent_id))`;
 
-/** TypeORM answers UPDATE ... RETURNING with [rows, count]. */
-function updatedRows<T>(raw: unknown): T[] {
-  return (Array.isArray(raw) && Array.isArray(raw[0]) ? raw[0] : raw) as T[];
-}
-
 export interface QueuedExecution {
   readonly accountId: number;
   readonly agentId: number;
@@ -113,6 +109,72 @@ function recordset(rows: readonly Record<string, string | number | boolean | nul
     .join(',')}]`;
 }
 
+// The statements of every execution's path, prepared once per connection (prepared-statement.ts).
+const CREATE_QUEUED = preparedStatement(
+  'executions-create-queued',
+  `WITH input AS (
+     SELECT nextval(pg_get_serial_sequence('executions', 'id')) AS id, v.ord, v.account_id, v.agent_id, v.awaited, v.input, v.event
+       FROM jsonb_to_recordset($1::jsonb) AS v(ord int, account_id bigint, agent_id bigint, awaited boolean, input jsonb, event jsonb)
+      ORDER BY v.ord
+   ), created AS (
+     INSERT INTO executions (id, account_id, agent_id, status, awaited, input)
+     SELECT id, account_id, agent_id, 'queued', awaited, COALESCE(input, 'null'::jsonb) FROM input ORDER BY ord RETURNING *
+   ), audited AS (
+     INSERT INTO audit_outbox (event) SELECT jsonb_set(event, '{execution_id}', to_jsonb(id)) FROM input ORDER BY ord
+   )
+   SELECT ${COLUMNS} FROM created ORDER BY id`,
+);
+
+const MARK_DISPATCHED = preparedStatement(
+  'executions-mark-dispatched',
+  `UPDATE executions e SET status = CASE WHEN e.status = 'queued' THEN 'dispatched' ELSE e.status END, pool = v.pool
+       FROM unnest($1::bigint[], $2::text[]) AS v(id, pool), executions before
+      WHERE e.id = v.id AND before.id = v.id AND e.pool IS NULL
+    RETURNING e.id::float8 AS id, before.status = 'queued' AS moved`,
+);
+
+const MARK_RUNNING = preparedStatement(
+  'executions-mark-running',
+  `WITH v AS (
+     SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(ord int, id bigint, node_id text, at timestamptz, attempt int, event jsonb)
+   ), updated AS (
+     UPDATE executions e SET status = 'running', node_id = v.node_id, started_at = COALESCE(e.started_at, v.at), attempts = v.attempt
+       FROM v
+      WHERE e.id = v.id AND e.finished_at IS NULL AND e.attempts < v.attempt
+     RETURNING e.id, e.account_id, e.agent_id, v.event, v.ord
+   ), audited AS (
+     INSERT INTO audit_outbox (event) SELECT ${OWNED_EVENT('updated.event')} FROM updated ORDER BY updated.ord
+   )
+   SELECT id::float8 AS id FROM updated`,
+);
+
+// `before` is the row as it was: whether this attempt's start is already on record.
+const FINALIZE = preparedStatement(
+  'executions-finalize',
+  `WITH v AS (
+     SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(ord int, id bigint, status text, output jsonb, error jsonb, resource_usage jsonb,
+       host_call_audit jsonb, logs jsonb, violation_count int, was_terminated boolean, node_id text, duration_ms float8,
+       started_at timestamptz, attempt int, start_event jsonb, events jsonb)
+   ), updated AS (
+     UPDATE executions e SET status = v.status, output = v.output, error = v.error, resource_usage = v.resource_usage,
+         host_call_audit = v.host_call_audit, logs = v.logs, violation_count = v.violation_count, was_terminated = v.was_terminated,
+         node_id = COALESCE(v.node_id, e.node_id), duration_ms = v.duration_ms, finished_at = now(),
+         started_at = COALESCE(e.started_at, v.started_at), attempts = GREATEST(e.attempts, COALESCE(v.attempt, 0))
+       FROM v, executions before
+      WHERE e.id = v.id AND before.id = v.id AND e.finished_at IS NULL
+     RETURNING e.*, v.ord, v.events,
+       CASE WHEN v.attempt IS NOT NULL AND before.attempts < v.attempt THEN v.start_event END AS start_event
+   ), audited AS (
+     INSERT INTO audit_outbox (event)
+     SELECT ${OWNED_EVENT('ev.event')}
+       FROM updated,
+            LATERAL (SELECT updated.start_event AS event, 0 AS n WHERE updated.start_event IS NOT NULL
+                     UNION ALL SELECT value, ordinality FROM jsonb_array_elements(updated.events) WITH ORDINALITY) AS ev
+      ORDER BY updated.ord, ev.n
+   )
+   SELECT ${COLUMNS} FROM updated ORDER BY ord`,
+);
+
 export class ExecutionStore {
   constructor(private readonly db: DataSource) {}
 
@@ -129,21 +191,7 @@ export class ExecutionStore {
         event: JSON.stringify(auditEvent({ ...item.audit, accountId: item.accountId, agentId: item.agentId, executionId: null })),
       })),
     );
-    const rows = (await this.db.query(
-      `WITH input AS (
-         SELECT nextval(pg_get_serial_sequence('executions', 'id')) AS id, v.ord, v.account_id, v.agent_id, v.awaited, v.input, v.event
-           FROM jsonb_to_recordset($1::jsonb) AS v(ord int, account_id bigint, agent_id bigint, awaited boolean, input jsonb, event jsonb)
-          ORDER BY v.ord
-       ), created AS (
-         INSERT INTO executions (id, account_id, agent_id, status, awaited, input)
-         SELECT id, account_id, agent_id, 'queued', awaited, COALESCE(input, 'null'::jsonb) FROM input ORDER BY ord RETURNING *
-       ), audited AS (
-         INSERT INTO audit_outbox (event) SELECT jsonb_set(event, '{execution_id}', to_jsonb(id)) FROM input ORDER BY ord
-       )
-       SELECT ${COLUMNS} FROM created ORDER BY id`,
-      [doc],
-    )) as ExecutionRow[];
-    return rows;
+    return queryPrepared<ExecutionRow>(this.db, CREATE_QUEUED, [doc]);
   }
 
   async get(accountId: number, agentId: number, id: number): Promise<ExecutionRow | null> {
@@ -179,15 +227,7 @@ export class ExecutionStore {
    */
   async markDispatchedMany(items: readonly { readonly id: number; readonly pool: string }[]): Promise<Set<number>> {
     if (items.length === 0) return new Set();
-    const rows = updatedRows<{ id: number; moved: boolean }>(
-      await this.db.query(
-        `UPDATE executions e SET status = CASE WHEN e.status = 'queued' THEN 'dispatched' ELSE e.status END, pool = v.pool
-           FROM unnest($1::bigint[], $2::text[]) AS v(id, pool), executions before
-          WHERE e.id = v.id AND before.id = v.id AND e.pool IS NULL
-        RETURNING e.id::float8 AS id, before.status = 'queued' AS moved`,
-        [items.map((i) => i.id), items.map((i) => i.pool)],
-      ),
-    );
+    const rows = await queryPrepared<{ id: number; moved: boolean }>(this.db, MARK_DISPATCHED, [items.map((i) => i.id), items.map((i) => i.pool)]);
     return new Set(rows.filter((r) => r.moved).map((r) => r.id));
   }
 
@@ -201,20 +241,7 @@ export class ExecutionStore {
       reports.map((r, ord) => ({ ord, id: r.id, node_id: r.nodeId, at: r.at.toISOString(), attempt: r.attempt })),
       reports.map((r) => ({ event: JSON.stringify(eventTemplate(r.audit, r.id)) })),
     );
-    const rows = (await this.db.query(
-      `WITH v AS (
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(ord int, id bigint, node_id text, at timestamptz, attempt int, event jsonb)
-       ), updated AS (
-         UPDATE executions e SET status = 'running', node_id = v.node_id, started_at = COALESCE(e.started_at, v.at), attempts = v.attempt
-           FROM v
-          WHERE e.id = v.id AND e.finished_at IS NULL AND e.attempts < v.attempt
-         RETURNING e.id, e.account_id, e.agent_id, v.event, v.ord
-       ), audited AS (
-         INSERT INTO audit_outbox (event) SELECT ${OWNED_EVENT('updated.event')} FROM updated ORDER BY updated.ord
-       )
-       SELECT id::float8 AS id FROM updated`,
-      [doc],
-    )) as { id: number }[];
+    const rows = await queryPrepared<{ id: number }>(this.db, MARK_RUNNING, [doc]);
     return new Set(rows.map((r) => r.id));
   }
 
@@ -247,32 +274,7 @@ export class ExecutionStore {
         events: JSON.stringify(audits.map((a) => eventTemplate(a, id))),
       })),
     );
-    // `before` is the row as it was: whether this attempt's start is already on record.
-    return (await this.db.query(
-      `WITH v AS (
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(ord int, id bigint, status text, output jsonb, error jsonb, resource_usage jsonb,
-           host_call_audit jsonb, logs jsonb, violation_count int, was_terminated boolean, node_id text, duration_ms float8,
-           started_at timestamptz, attempt int, start_event jsonb, events jsonb)
-       ), updated AS (
-         UPDATE executions e SET status = v.status, output = v.output, error = v.error, resource_usage = v.resource_usage,
-             host_call_audit = v.host_call_audit, logs = v.logs, violation_count = v.violation_count, was_terminated = v.was_terminated,
-             node_id = COALESCE(v.node_id, e.node_id), duration_ms = v.duration_ms, finished_at = now(),
-             started_at = COALESCE(e.started_at, v.started_at), attempts = GREATEST(e.attempts, COALESCE(v.attempt, 0))
-           FROM v, executions before
-          WHERE e.id = v.id AND before.id = v.id AND e.finished_at IS NULL
-         RETURNING e.*, v.ord, v.events,
-           CASE WHEN v.attempt IS NOT NULL AND before.attempts < v.attempt THEN v.start_event END AS start_event
-       ), audited AS (
-         INSERT INTO audit_outbox (event)
-         SELECT ${OWNED_EVENT('ev.event')}
-           FROM updated,
-                LATERAL (SELECT updated.start_event AS event, 0 AS n WHERE updated.start_event IS NOT NULL
-                         UNION ALL SELECT value, ordinality FROM jsonb_array_elements(updated.events) WITH ORDINALITY) AS ev
-          ORDER BY updated.ord, ev.n
-       )
-       SELECT ${COLUMNS} FROM updated ORDER BY ord`,
-      [doc],
-    )) as ExecutionRow[];
+    return queryPrepared<ExecutionRow>(this.db, FINALIZE, [doc]);
   }
 
   /**
