@@ -21,6 +21,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { Closable } from '../../shared/process/lifecycle.ts';
 import type { RedisKeys } from '../../shared/redis/keys.ts';
 import { RedisLease } from '../../shared/redis/lease.ts';
+import { preparedStatement, queryPreparedIn } from '../../shared/db/prepared-statement.ts';
 import { AuditPartitions } from './audit-partitions.ts';
 import { prepareChainBatch, writeChainBatch, type ChainHeads, type CommittedRecord, type PreparedBatch, type WriteOutcome } from './chain-writer.ts';
 
@@ -45,6 +46,13 @@ interface ParsedBatch {
 }
 
 const noWrite = (): WriteOutcome => ({ records: [], duplicates: 0, orphans: [], heads: new Map(), usedPrepared: false });
+
+/** Each outbox step's first statement, prepared once per connection (shared/db/prepared-statement.ts). */
+const TAKE_OUTBOX = preparedStatement(
+  'recorder-take-outbox',
+  `DELETE FROM audit_outbox WHERE id IN (SELECT id FROM audit_outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+   RETURNING id, event`,
+);
 
 export interface RecorderDeps {
   readonly db: DataSource;
@@ -225,13 +233,7 @@ export class AuditRecorder implements Closable {
     const { db, log } = this.deps;
     const outcome = await this.commit((now) =>
       db.transaction(async (tx) => {
-        // TypeORM answers a DELETE with [rows, rowCount].
-        const [rows] = (await tx.query(
-          `DELETE FROM audit_outbox WHERE id IN
-             (SELECT id FROM audit_outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-           RETURNING id, event`,
-          [this.options.batchSize],
-        )) as [{ id: string; event: unknown }[], number];
+        const rows = await queryPreparedIn<{ id: string; event: unknown }>(tx, TAKE_OUTBOX, [this.options.batchSize]);
         rows.sort((a, b) => Number(a.id) - Number(b.id));
         const events: AuditEvent[] = [];
         const invalid: AuditEvent[] = [];

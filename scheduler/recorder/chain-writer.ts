@@ -21,6 +21,7 @@ import { actionCategory, type AuditEvent } from '../../shared/audit/audit-event.
 import { computeRecordHash, GENESIS_PREV_HASH } from '../../shared/audit/record-hash.ts';
 import type { AuditRecordView } from '../../shared/audit/audit-record.ts';
 import { pgArray } from '../../shared/db/pg-array.ts';
+import { preparedStatement, queryPreparedIn } from '../../shared/db/prepared-statement.ts';
 
 export const CLOCK_SKEW_MARGIN_MS = 60 * 60 * 1000;
 
@@ -133,6 +134,35 @@ function sameHeads(expected: ChainHeads, locked: ChainHeads): boolean {
   return true;
 }
 
+// Every recorder transaction runs these: prepared once per connection (shared/db/prepared-statement.ts).
+const CREATE_HEADS = preparedStatement(
+  'chain-create-heads',
+  `INSERT INTO audit_chain_heads (account_id) SELECT id FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id ON CONFLICT DO NOTHING`,
+);
+const LOCK_HEADS = preparedStatement(
+  'chain-lock-heads',
+  `SELECT account_id, last_sequence, last_hash, last_recorded_at FROM audit_chain_heads
+    WHERE account_id = ANY($1::bigint[]) ORDER BY account_id FOR UPDATE`,
+);
+const RECORDED_EVENT_IDS = preparedStatement(
+  'chain-recorded-event-ids',
+  `SELECT event_id FROM audit_records WHERE event_id = ANY($1::text[]) AND recorded_at >= $2`,
+);
+const INSERT_RECORDS = preparedStatement(
+  'chain-insert-records',
+  `INSERT INTO audit_records (account_id, sequence, recorded_at, event_id, agent_id, execution_id, actor, action_type,
+      action_category, description, input_summary, output_summary, permission_state, is_violation, prev_hash, hash)
+   SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::text[], $5::bigint[], $6::bigint[], $7::text[],
+      $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::boolean[], $15::text[], $16::text[])
+   RETURNING id, account_id, sequence`,
+);
+const ADVANCE_HEADS = preparedStatement(
+  'chain-advance-heads',
+  `UPDATE audit_chain_heads h SET last_sequence = v.seq, last_hash = v.hash, last_recorded_at = v.at
+     FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[]) AS v(account_id, seq, hash, at)
+    WHERE h.account_id = v.account_id`,
+);
+
 export async function writeChainBatch(
   tx: EntityManager,
   events: readonly AuditEvent[],
@@ -145,15 +175,8 @@ export async function writeChainBatch(
   const accountIds = [...new Set(events.map((e) => e.account_id))].sort((a, b) => a - b);
   // Heads exist only for real accounts (the insert selects from accounts), so an account
   // without a locked head is unknown and its events are orphans.
-  await tx.query(
-    `INSERT INTO audit_chain_heads (account_id) SELECT id FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id ON CONFLICT DO NOTHING`,
-    [accountIds],
-  );
-  const headRows = (await tx.query(
-    `SELECT account_id, last_sequence, last_hash, last_recorded_at FROM audit_chain_heads
-      WHERE account_id = ANY($1::bigint[]) ORDER BY account_id FOR UPDATE`,
-    [accountIds],
-  )) as { account_id: string; last_sequence: string; last_hash: string; last_recorded_at: Date | null }[];
+  await queryPreparedIn(tx, CREATE_HEADS, [accountIds]);
+  const headRows = await queryPreparedIn<{ account_id: string; last_sequence: string; last_hash: string; last_recorded_at: Date | null }>(tx, LOCK_HEADS, [accountIds]);
   const locked = new Map<number, ChainHead>(
     headRows.map((h) => [Number(h.account_id), { sequence: Number(h.last_sequence), hash: h.last_hash, recordedAt: h.last_recorded_at?.getTime() ?? 0 }]),
   );
@@ -167,10 +190,7 @@ export async function writeChainBatch(
   await tx.query(`SET LOCAL enable_seqscan = off`);
   const earliest = Math.min(...candidates.map((e) => Date.parse(e.occurred_at))) - CLOCK_SKEW_MARGIN_MS;
   const seen = new Set<string>(
-    ((await tx.query(`SELECT event_id FROM audit_records WHERE event_id = ANY($1::text[]) AND recorded_at >= $2`, [
-      pgArray(candidates.map((e) => e.event_id)),
-      new Date(earliest),
-    ])) as { event_id: string }[]).map((r) => r.event_id),
+    (await queryPreparedIn<{ event_id: string }>(tx, RECORDED_EVENT_IDS, [pgArray(candidates.map((e) => e.event_id)), new Date(earliest)])).map((r) => r.event_id),
   );
   const fresh: AuditEvent[] = [];
   for (const event of candidates) {
@@ -184,14 +204,7 @@ export async function writeChainBatch(
   const usedPrepared = prepared !== undefined && duplicates === 0 && orphans.length === 0 && prepared.events.length === fresh.length && sameHeads(prepared.headsBefore, locked);
   const batch = usedPrepared ? prepared : prepareChainBatch(fresh, locked, now);
 
-  const insertion = tx.query(
-    `INSERT INTO audit_records (account_id, sequence, recorded_at, event_id, agent_id, execution_id, actor, action_type,
-        action_category, description, input_summary, output_summary, permission_state, is_violation, prev_hash, hash)
-     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::text[], $5::bigint[], $6::bigint[], $7::text[],
-        $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::boolean[], $15::text[], $16::text[])
-     RETURNING id, account_id, sequence`,
-    batch.params,
-  ) as Promise<{ id: string; account_id: string; sequence: string }[]>;
+  const insertion = queryPreparedIn<{ id: string; account_id: string; sequence: string }>(tx, INSERT_RECORDS, batch.params);
   if (whileInserting) {
     await new Promise<void>((resolve) => setImmediate(resolve)); // let the query reach the socket
     whileInserting();
@@ -201,12 +214,12 @@ export async function writeChainBatch(
   const idOf = new Map(inserted.map((r) => [`${r.account_id}:${r.sequence}`, Number(r.id)]));
 
   const touched = [...new Set(fresh.map((e) => e.account_id))].map((id) => [id, batch.headsAfter.get(id)!] as const);
-  await tx.query(
-    `UPDATE audit_chain_heads h SET last_sequence = v.seq, last_hash = v.hash, last_recorded_at = v.at
-       FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[]) AS v(account_id, seq, hash, at)
-      WHERE h.account_id = v.account_id`,
-    [touched.map(([id]) => id), touched.map(([, h]) => h.sequence), touched.map(([, h]) => h.hash), touched.map(([, h]) => new Date(h.recordedAt))],
-  );
+  await queryPreparedIn(tx, ADVANCE_HEADS, [
+    touched.map(([id]) => id),
+    touched.map(([, h]) => h.sequence),
+    touched.map(([, h]) => h.hash),
+    touched.map(([, h]) => new Date(h.recordedAt)),
+  ]);
 
   const heads = new Map(locked);
   for (const [id, head] of touched) heads.set(id, head);

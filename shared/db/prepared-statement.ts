@@ -4,9 +4,9 @@
 // (parse + bind against execute, measured from the statement log of 5,000 executions).
 // Named, each pooled connection parses one once and reuses it; after a few calls
 // PostgreSQL also settles on a generic plan. They run on the DataSource's own pool, as
-// single autocommit statements, outside any transaction.
-import type { Pool } from 'pg';
-import type { DataSource } from 'typeorm';
+// single autocommit statements, or on the connection of a transaction (queryPreparedIn).
+import type { Pool, PoolClient } from 'pg';
+import type { DataSource, EntityManager } from 'typeorm';
 
 export interface PreparedStatement {
   readonly name: string;
@@ -29,5 +29,14 @@ export async function queryPrepared<T>(db: DataSource, statement: PreparedStatem
   // TypeORM's PostgresDriver keeps its node-postgres pool as `master`.
   const pool = (db.driver as unknown as { master: Pool }).master;
   const result = await pool.query({ name: statement.name, text: statement.text, values: [...values] });
+  return result.rows as T[];
+}
+
+/** Runs the statement inside the transaction of `tx`, on its connection. */
+export async function queryPreparedIn<T>(tx: EntityManager, statement: PreparedStatement, values: readonly unknown[]): Promise<T[]> {
+  // TypeORM's PostgresQueryRunner holds the transaction's node-postgres client.
+  const client = (tx.queryRunner as unknown as { databaseConnection: PoolClient } | undefined)?.databaseConnection;
+  if (!client) throw new Error('queryPreparedIn needs an EntityManager of a transaction');
+  const result = await client.query({ name: statement.name, text: statement.text, values: [...values] });
   return result.rows as T[];
 }
