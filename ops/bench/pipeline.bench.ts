@@ -14,13 +14,30 @@ import { TestSystem } from '../../test/helpers/test-system.ts';
 import { waitFor } from '../../test/helpers/wait-for.ts';
 import { percentile, round, type Benchmark, type BenchRow } from './benchmark.ts';
 import { runLoad } from './support/load.ts';
+import { CpuMeter, pidsNamed } from './support/process-cpu.ts';
 
 /** Kills first run through paths the sync warm-up does not (termination, the halt write): not timed. */
 const KILL_WARMUP = 3;
 
 
+/**
+ * A connection per BullMQ client; BullMQ leaves connections it was given open on close(),
+ * so each raw run disconnects its own (or the benchmark process never exits).
+ */
+function connections(): { connection: () => Redis; disconnectAll: () => void } {
+  const made: Redis[] = [];
+  return {
+    connection: () => {
+      const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+      made.push(redis);
+      return redis;
+    },
+    disconnectAll: () => made.forEach((redis) => redis.disconnect()),
+  };
+}
+
 async function rawBullmq(prefix: string, n: number): Promise<number> {
-  const connection = () => new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const { connection, disconnectAll } = connections();
   const first = new Queue('raw-a', { connection: connection(), prefix });
   const second = new Queue('raw-b', { connection: connection(), prefix });
   let done = 0;
@@ -31,13 +48,14 @@ async function rawBullmq(prefix: string, n: number): Promise<number> {
   await waitFor(async () => done, (d) => d >= n, { timeoutMs: 300_000, intervalMs: 20, what: 'the raw pipeline' });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   await Promise.all([hop.close(), sink.close(), first.close(), second.close()]);
+  disconnectAll();
   await deleteRedisPrefix(prefix);
   return n / seconds;
 }
 
 /** p50 of a raw BullMQ round trip: add a no-op job, wait until a worker has completed it. */
 async function rawRoundTripP50(prefix: string, samples: number): Promise<number> {
-  const connection = () => new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const { connection, disconnectAll } = connections();
   const queue = new Queue('raw-rt', { connection: connection(), prefix });
   const events = new QueueEvents('raw-rt', { connection: connection(), prefix });
   const worker = new Worker('raw-rt', async () => 1, { connection: connection(), prefix });
@@ -49,6 +67,7 @@ async function rawRoundTripP50(prefix: string, samples: number): Promise<number>
     if (i >= 10) times.push(performance.now() - t);
   }
   await Promise.all([worker.close(), events.close(), queue.close()]);
+  disconnectAll();
   await deleteRedisPrefix(prefix);
   return percentile(times, 50);
 }
@@ -115,6 +134,15 @@ const benchmark: Benchmark = {
       rows.push({ name: 'kill -> persisted terminated p99', value: round(percentile(kills, 99), 1), unit: 'ms', reference: `p50 ${round(percentile(kills, 50), 1)} ms over ${KILL_SAMPLES} kills`, goal: '<= 50 ms', met: percentile(kills, 99) <= 50 });
 
       // Async throughput: submissions through the API until every execution is persisted.
+      const node = nodes[0]!;
+      const cpu = new CpuMeter({
+        'executor node': () => (node.child.pid === undefined ? [] : [node.child.pid]),
+        postgresql: () => pidsNamed('postgres'),
+        scheduler: () => system.pidsOf('scheduler/main.ts'),
+        redis: () => pidsNamed('redis-server'),
+        api: () => system.pidsOf('api/main.ts'),
+      });
+      cpu.start();
       const before = await count();
       const start = process.hrtime.bigint();
       const load = runLoad({
@@ -131,11 +159,14 @@ const benchmark: Benchmark = {
       await waitFor(count, (n) => n >= before + EXECUTIONS, { timeoutMs: 600_000, intervalMs: 100, what: 'every execution to be persisted' });
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const rate = EXECUTIONS / seconds;
+      const cpuPerExecution = cpu.perUnit(EXECUTIONS);
       const raw = await rawBullmq(`${system.redisPrefix}-raw`, EXECUTIONS);
       const reference = `raw BullMQ two hops, no-op jobs: ${round(raw, 0)}/s`;
       rows.push(
         { name: `async throughput (${EXECUTIONS} via API, until persisted)`, value: round(rate, 0), unit: 'exec/s', reference, goal: '>= 1,000/s', met: rate >= 1000 },
         { name: 'async throughput share of raw BullMQ', value: round(rate / raw, 2), unit: 'x', reference, goal: '>= 0.35', met: rate / raw >= 0.35 },
+        // Where the CPU of the async run went (no goal): the sum bounds executions/s per core.
+        ...cpuPerExecution.map(({ name, ms }) => ({ name: `async CPU per execution: ${name}`, value: round(ms, 2), unit: 'ms', reference: `total ${round(cpuPerExecution.reduce((a, c) => a + c.ms, 0), 2)} ms`, goal: '-', met: null })),
       );
 
       return rows;

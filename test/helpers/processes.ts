@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface RunningProcess {
+  /** The entry file it runs, relative to the project root (api/main.ts, ...). */
+  readonly entry: string;
   readonly child: ChildProcess;
   readonly output: () => string;
   /** Fields of the first JSON log line whose msg matched the ready pattern. */
@@ -54,6 +56,7 @@ export async function startProcess(
     });
   });
   return {
+    entry,
     child,
     ready,
     output: () => output,

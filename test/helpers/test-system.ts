@@ -88,6 +88,11 @@ export class TestSystem {
     return proc;
   }
 
+  /** Pids of the running processes this system started from `entry` (api/main.ts, ...). */
+  pidsOf(entry: string): number[] {
+    return this.processes.filter((p) => p.entry === entry && p.child.exitCode === null && p.child.pid !== undefined).map((p) => p.child.pid!);
+  }
+
   processByPid(pid: number): RunningProcess | undefined {
     return this.processes.find((p) => p.child.pid === pid);
   }
