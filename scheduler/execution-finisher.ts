@@ -119,10 +119,8 @@ export function startedAudit(executionId: number, nodeId: string, actor: string)
 
 function doneNotice(row: ExecutionRow): string {
   const notice: DoneNotice = { executionId: row.id, accountId: row.account_id, status: row.status };
-  const execution = JSON.stringify(presentExecution(row));
+  const withExecution = JSON.stringify({ ...notice, execution: presentExecution(row) });
   // Byte length is at most 3x the UTF-16 length: skip measuring what is clearly small.
-  if (execution.length * 3 <= MAX_INLINE_EXECUTION_BYTES || Buffer.byteLength(execution) <= MAX_INLINE_EXECUTION_BYTES) {
-    return `${JSON.stringify(notice).slice(0, -1)},"execution":${execution}}`;
-  }
-  return JSON.stringify(notice);
+  const small = withExecution.length * 3 <= MAX_INLINE_EXECUTION_BYTES || Buffer.byteLength(withExecution) <= MAX_INLINE_EXECUTION_BYTES;
+  return small ? withExecution : JSON.stringify(notice);
 }

@@ -24,7 +24,10 @@ export class ExecutionWaiter {
       if (channel !== this.keys.executionDoneChannel) return;
       let notice: DoneNotice;
       try {
-        notice = doneNoticeSchema.parse(JSON.parse(message));
+        const raw = JSON.parse(message) as { executionId?: unknown };
+        // Every api process receives every notice: validate only the ones a caller here waits for.
+        if (!this.waiting.has(Number(raw.executionId))) return;
+        notice = doneNoticeSchema.parse(raw);
       } catch {
         return;
       }

@@ -46,13 +46,9 @@ export class ResultsPublisher {
   }
 
   /** Resolves once the message is in Redis. */
-  send(message: NodeMessage): Promise<void> {
-    try {
-      // Our own output, checked anyway: the scheduler drops what does not parse.
-      return this.batcher.submit(nodeMessageSchema.parse(message));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  async send(message: NodeMessage): Promise<void> {
+    // Our own output, checked anyway: the scheduler drops what does not parse.
+    return this.batcher.submit(nodeMessageSchema.parse(message));
   }
 
   async close(): Promise<void> {

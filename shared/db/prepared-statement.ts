@@ -25,18 +25,20 @@ export function preparedStatement(name: string, text: string): PreparedStatement
 }
 
 /** Runs the statement on the DataSource's pool and answers its rows (of a RETURNING clause too). */
-export async function queryPrepared<T>(db: DataSource, statement: PreparedStatement, values: readonly unknown[]): Promise<T[]> {
+export function queryPrepared<T>(db: DataSource, statement: PreparedStatement, values: readonly unknown[]): Promise<T[]> {
   // TypeORM's PostgresDriver keeps its node-postgres pool as `master`.
-  const pool = (db.driver as unknown as { master: Pool }).master;
-  const result = await pool.query({ name: statement.name, text: statement.text, values: [...values] });
-  return result.rows as T[];
+  return runOn((db.driver as unknown as { master: Pool }).master, statement, values);
 }
 
 /** Runs the statement inside the transaction of `tx`, on its connection. */
-export async function queryPreparedIn<T>(tx: EntityManager, statement: PreparedStatement, values: readonly unknown[]): Promise<T[]> {
+export function queryPreparedIn<T>(tx: EntityManager, statement: PreparedStatement, values: readonly unknown[]): Promise<T[]> {
   // TypeORM's PostgresQueryRunner holds the transaction's node-postgres client.
   const client = (tx.queryRunner as unknown as { databaseConnection: PoolClient } | undefined)?.databaseConnection;
-  if (!client) throw new Error('queryPreparedIn needs an EntityManager of a transaction');
-  const result = await client.query({ name: statement.name, text: statement.text, values: [...values] });
+  if (!client) return Promise.reject(new Error('queryPreparedIn needs an EntityManager of a transaction'));
+  return runOn(client, statement, values);
+}
+
+async function runOn<T>(target: Pool | PoolClient, statement: PreparedStatement, values: readonly unknown[]): Promise<T[]> {
+  const result = await target.query({ name: statement.name, text: statement.text, values: [...values] });
   return result.rows as T[];
 }
