@@ -3,7 +3,8 @@
 // the next turn of the event loop, together with whatever else arrived in that turn;
 // what is submitted while the limit is reached waits for a batch to finish and then goes
 // with everything else that waited. At rest every item travels alone and at once; under
-// load batches grow by themselves, so one round trip carries many items.
+// load batches grow by themselves, so one round trip carries many items. A minimum
+// interval between batches can make them fuller still, but only while items stream in.
 
 export interface CoalescingBatcherOptions {
   /** Most items per batch. */
@@ -11,9 +12,13 @@ export interface CoalescingBatcherOptions {
   /** Batches handled at once. */
   readonly maxInFlight: number;
   /**
-   * Least time between the starts of two batches (default 0). An item submitted after a
-   * quiet spell still goes at once; under a steady stream, items wait up to this long and
-   * travel together: fewer, fuller batches where each batch has a fixed cost downstream.
+   * Least time between the starts of two batches while items stream in (default 0): then
+   * items wait up to this long and travel together, fewer and fuller batches where each
+   * batch has a fixed cost downstream. The spacing holds only while items arrive faster
+   * than STREAM_ITEMS_PER_INTERVAL per interval (a running mean of the gaps between
+   * submissions): a lone item, or items coming one at a time at a request-response pace
+   * (a synchronous caller waiting for each), always goes at once, since holding it back
+   * would only add latency and gather nothing to share the batch with.
    */
   readonly minIntervalMs?: number;
 }
@@ -28,11 +33,21 @@ interface Pending<T, R> {
  * `handle` answers one result per item, in order. If it throws, every item of that batch
  * is rejected with the error; items of other batches are not affected.
  */
+/** Items expected per interval before spacing batches pays: fewer would mostly wait alone. */
+export const STREAM_ITEMS_PER_INTERVAL = 4;
+/** Weight of the newest gap in the running mean: a stream is recognized within about ten items. */
+const GAP_WEIGHT = 0.25;
+
 export class CoalescingBatcher<T, R> {
   private queue: Pending<T, R>[] = [];
   private inFlight = 0;
   private scheduled = false;
   private lastStart = Number.NEGATIVE_INFINITY;
+  private lastSubmit = Number.NEGATIVE_INFINITY;
+  /** Running mean of the gaps between submissions, each gap capped (a quiet spell counts as one long gap). */
+  private meanGapMs: number;
+  /** The last batch left items behind (more waited than maxBatch): a backlog is a stream too. */
+  private backlogged = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -40,10 +55,15 @@ export class CoalescingBatcher<T, R> {
     private readonly options: CoalescingBatcherOptions,
   ) {
     if (!(options.maxBatch >= 1 && options.maxInFlight >= 1)) throw new RangeError('maxBatch and maxInFlight must be at least 1');
+    this.meanGapMs = this.longestGapMs();
   }
 
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
+      const now = performance.now();
+      const gap = Math.min(now - this.lastSubmit, this.longestGapMs());
+      this.lastSubmit = now;
+      this.meanGapMs += GAP_WEIGHT * (gap - this.meanGapMs);
       this.queue.push({ item, resolve, reject });
       this.schedule();
     });
@@ -63,7 +83,7 @@ export class CoalescingBatcher<T, R> {
   private schedule(): void {
     if (this.scheduled || this.inFlight >= this.options.maxInFlight) return;
     this.scheduled = true;
-    const wait = this.lastStart + (this.options.minIntervalMs ?? 0) - performance.now();
+    const wait = this.lastStart + this.spacingMs() - performance.now();
     const go = () => {
       this.scheduled = false;
       this.pump();
@@ -75,22 +95,34 @@ export class CoalescingBatcher<T, R> {
   }
 
   private pump(): void {
-    if (this.queue.length > 0 && this.lastStart + (this.options.minIntervalMs ?? 0) > performance.now()) {
+    if (this.queue.length > 0 && this.lastStart + this.spacingMs() > performance.now()) {
       this.schedule();
       return;
     }
     while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.maxBatch);
+      this.backlogged = this.queue.length > 0;
       this.inFlight++;
       this.lastStart = performance.now();
       void this.run(batch);
-      if (this.options.minIntervalMs) {
+      if (this.spacingMs() > 0) {
         // One batch per interval: what still waits goes when the interval is over.
         if (this.queue.length > 0) this.schedule();
         break;
       }
     }
     this.notifyIfIdle();
+  }
+
+  /** The spacing in force: minIntervalMs while items stream in or a backlog drains, none otherwise. */
+  private spacingMs(): number {
+    const interval = this.options.minIntervalMs ?? 0;
+    return this.backlogged || this.meanGapMs * STREAM_ITEMS_PER_INTERVAL <= interval ? interval : 0;
+  }
+
+  /** Longer gaps count as this long, so one quiet spell ends a stream without taking long to forget. */
+  private longestGapMs(): number {
+    return 2 * (this.options.minIntervalMs ?? 0);
   }
 
   private async run(batch: Pending<T, R>[]): Promise<void> {

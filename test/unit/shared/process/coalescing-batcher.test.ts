@@ -27,9 +27,9 @@ function timed() {
     batches.push([...items]);
     return items;
   };
-  /** Asserts that every batch started at least intervalMs (less 1 ms of slack) after the one before. */
-  const assertSpaced = (intervalMs: number) => {
-    for (let i = 1; i < starts.length; i++) {
+  /** Asserts that every batch from `from` on started at least intervalMs (less 1 ms of slack) after the one before. */
+  const assertSpaced = (intervalMs: number, from = 1) => {
+    for (let i = Math.max(1, from); i < starts.length; i++) {
       const gap = starts[i]! - starts[i - 1]!;
       assert.ok(gap >= intervalMs - 1, `batch ${i} started ${gap.toFixed(2)} ms after the one before`);
     }
@@ -165,21 +165,36 @@ describe('CoalescingBatcher', () => {
     }
   });
 
-  it('with minIntervalMs, sends the first item after a quiet spell at once and makes the next one wait', async () => {
+  it('with minIntervalMs, never holds back items that come one at a time at a request-response pace', async () => {
     const { batches, handle } = recording();
     const batcher = new CoalescingBatcher(handle, { maxBatch: 100, maxInFlight: 4, minIntervalMs: 40 });
-    void batcher.submit(1);
+    for (let i = 1; i <= 6; i++) {
+      const started = performance.now();
+      await batcher.submit(i);
+      assert.ok(performance.now() - started < 20, `item ${i} went at once, not after the 40 ms interval`);
+      await sleep(12); // a caller that sends the next request after this one was answered
+    }
+    assert.deepEqual(batches, [[1], [2], [3], [4], [5], [6]]);
+  });
+
+  it('with minIntervalMs, holds items back once they stream in, and sends the first after a quiet spell at once again', async () => {
+    const { batches, handle } = recording();
+    const batcher = new CoalescingBatcher(handle, { maxBatch: 100, maxInFlight: 4, minIntervalMs: 40 });
+    const stream: Promise<number>[] = [];
+    for (let i = 0; i < 30; i++) {
+      stream.push(batcher.submit(i));
+      await sleep(1);
+    }
+    await Promise.all(stream);
+    assert.ok(batches.length < 25, `a stream shares batches (${batches.length} batches for 30 items)`);
+    const held = batcher.submit(100);
     await nextTurn();
-    assert.deepEqual(batches, [[1]], 'the very first item goes at once');
-    await sleep(80); // a quiet spell longer than the interval
-    void batcher.submit(2);
+    assert.ok(!batches.some((b) => b.includes(100)), 'an item right after a stream waits for the interval');
+    await held;
+    await sleep(100); // a quiet spell
+    void batcher.submit(200);
     await nextTurn();
-    assert.deepEqual(batches, [[1], [2]], 'the first item after a quiet spell goes at once');
-    const third = batcher.submit(3);
-    await nextTurn();
-    assert.deepEqual(batches, [[1], [2]], 'an item right after a batch start waits for the interval');
-    await third;
-    assert.deepEqual(batches, [[1], [2], [3]]);
+    assert.deepEqual(batches.at(-1), [200], 'the first item after a quiet spell goes at once');
   });
 
   it('with minIntervalMs, starts batches of a steady stream at least that far apart and groups the items', async () => {
@@ -194,7 +209,9 @@ describe('CoalescingBatcher', () => {
     assert.deepEqual(await Promise.all(submitted), Array.from({ length: 60 }, (_, i) => i));
     assert.deepEqual(batches.flat(), Array.from({ length: 60 }, (_, i) => i), 'every item once, in order');
     assert.ok(batches.length < 60 / 2, `${batches.length} batches for 60 items`);
-    assertSpaced(intervalMs);
+    const grouped = batches.findIndex((b) => b.length > 1);
+    assert.ok(grouped > 0 && grouped < 15, `the stream was recognized within 15 items (batch ${grouped})`);
+    assertSpaced(intervalMs, grouped);
   });
 
   it('with minIntervalMs, starts what waits once the interval is over while a slow batch is still in flight', async () => {
