@@ -39,7 +39,7 @@ export async function startExecutorRole({ config, log: rootLog, redis }: Executo
   const running = new RunningExecutions();
   const audit = new AuditBuffer(new RedisAuditSink(redis, keys), log.child({ part: 'audit-buffer' }));
   const resultsConnection = connect('executor-results');
-  const results = new ResultsPublisher(resultsConnection, config.redis.prefix);
+  const results = new ResultsPublisher(resultsConnection, config.redis.prefix, keys.resultsAheadChannel);
   const processor = new ExecJobProcessor({
     nodeId,
     pool,

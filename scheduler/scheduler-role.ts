@@ -1,5 +1,6 @@
 // The scheduler role: the audit recorder, the intake consumer (halts, rate limits,
-// routing), the results consumer (persisting what nodes report) and the sweeper.
+// routing), the results consumer (persisting what nodes report, and the endings published
+// ahead of reports for synchronous callers) and the sweeper.
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../shared/config.ts';
@@ -12,6 +13,7 @@ import { connectRedis } from '../shared/redis/connection.ts';
 import { AuditRecorder } from './recorder/audit-recorder.ts';
 import { ExecutionFinisher } from './execution-finisher.ts';
 import { startIntakeConsumer } from './intake/intake-consumer.ts';
+import { startResultsAheadListener } from './results/results-ahead-listener.ts';
 import { persistNodeMessages, startResultsConsumer } from './results/results-consumer.ts';
 import { startExecutionSweeper } from './sweeper/execution-sweeper.ts';
 
@@ -41,7 +43,14 @@ export async function startSchedulerRole({ config, log, db, redis }: SchedulerRo
   const executions = new ExecutionStore(db);
   const finisher = new ExecutionFinisher(executions, redis, keys, log);
   const resultsDeps = { config, executions, finisher, log: log.child({ part: 'results' }) };
+  const resultsAhead = await startResultsAheadListener({
+    subscriber: connectRedis(config.redis.url, 'scheduler-results-ahead'),
+    keys,
+    persist: (messages, source) => persistNodeMessages(resultsDeps, messages, source),
+    log: resultsDeps.log,
+  });
   const parts: Closable[] = [
+    resultsAhead,
     startIntakeConsumer({ config, db, redis, keys, executions, finisher, execQueues, log: log.child({ part: 'intake' }) }),
     startResultsConsumer(resultsDeps),
     startExecutionSweeper({

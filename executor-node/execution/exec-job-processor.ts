@@ -64,7 +64,7 @@ export class ExecJobProcessor {
       const refusal = await this.haltReason(exec);
       if (refusal) {
         log.info({ reason: refusal }, 'execution refused: halted');
-        return this.report({ type: 'refused', ...this.about(exec), reason: refusal }, log);
+        return this.report({ type: 'refused', ...this.about(exec), reason: refusal }, exec.awaited, log);
       }
       return await this.run(exec, running, job, token, log);
     } finally {
@@ -130,12 +130,19 @@ export class ExecJobProcessor {
     // Debug: at thousands per second an info line per run costs more than the run; the
     // audit trail and the execution row already record every end.
     log.debug({ status: result.status, durationMs: result.duration_ms }, 'execution finished');
-    return this.report({ type: 'finished', ...this.about(exec), attempt: job.attemptsStarted, startedAt: startedAt.toISOString(), result: { ...result } }, log);
+    return this.report(
+      { type: 'finished', ...this.about(exec), attempt: job.attemptsStarted, startedAt: startedAt.toISOString(), result: { ...result } },
+      exec.awaited,
+      log,
+    );
   }
 
-  /** Sends the ending message without waiting for it (see ExecJobOutcome) and returns it for the job. */
-  private report(message: ExecJobOutcome, log: Logger): ExecJobOutcome {
-    this.deps.results.send(message).catch((err: unknown) => log.warn({ err }, 'result report not sent; the sweeper will read it from the job'));
+  /**
+   * Sends the ending message without waiting for it (see ExecJobOutcome) and returns it for
+   * the job; ahead of its report too when a synchronous caller waits for it.
+   */
+  private report(message: ExecJobOutcome, awaited: boolean, log: Logger): ExecJobOutcome {
+    this.deps.results.send(message, { ahead: awaited }).catch((err: unknown) => log.warn({ err }, 'result report not sent; the sweeper will read it from the job'));
     return message;
   }
 

@@ -26,6 +26,7 @@ const SLOT_GRACE_MS = 5 * 60 * 1000;
 interface DispatchRow {
   id: number;
   status: string;
+  awaited: boolean;
   input: unknown;
   account_id: number;
   account_halted: boolean;
@@ -49,7 +50,7 @@ interface DispatchRow {
 /** Everything dispatching needs, for the executions of an intake job still queued. */
 const DISPATCH_READ = preparedStatement(
   'intake-dispatch-read',
-  `SELECT e.id::float8 AS id, e.status, e.input, e.account_id::float8 AS account_id, acc.halted AS account_halted,
+  `SELECT e.id::float8 AS id, e.status, e.awaited, e.input, e.account_id::float8 AS account_id, acc.halted AS account_halted,
           acc.halt_reason AS account_halt_reason, a.id::float8 AS agent_id, a.name AS agent_name, a.version AS agent_version,
           a.entry_code, a.config, a.permissions, a.swarm, a.status AS agent_status, a.halt_reason AS agent_halt_reason,
           al.executions_per_hour AS account_per_hour, al.executions_per_minute AS account_per_minute,
@@ -204,6 +205,7 @@ function execJobOf(row: DispatchRow, context: Record<string, unknown>, dispatche
     input: row.input,
     context,
     dispatchedAt,
+    awaited: row.awaited,
   });
 }
 

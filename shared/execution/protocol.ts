@@ -51,6 +51,11 @@ export const execJobSchema = z
     /** The agent's context store at dispatch time, answered by read_context. */
     context: z.record(z.string().max(128), json),
     dispatchedAt: z.iso.datetime(),
+    /**
+     * A synchronous caller waits for this execution: its ending is also published on the
+     * results channel, ahead of the report (jobs without it are treated as not awaited).
+     */
+    awaited: z.boolean().default(false),
   })
   .strict();
 export type ExecJob = z.output<typeof execJobSchema>;

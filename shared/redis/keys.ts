@@ -23,6 +23,11 @@ export interface RedisKeys {
   readonly progressPattern: string;
   /** Pub/sub: an execution reached its final state (message: JSON { executionId, accountId, status }). */
   readonly executionDoneChannel: string;
+  /**
+   * Pub/sub: a node's ending message (JSON NodeMessage) for an execution a synchronous
+   * caller waits for, sent ahead of the durable report that carries it too.
+   */
+  readonly resultsAheadChannel: string;
   /** Pub/sub: kill signals for executor nodes (JSON KillSignal). */
   readonly killChannel: string;
   /** Set while an agent is halted (value: reason); nodes check it before running. */
@@ -55,6 +60,7 @@ export function redisKeys(prefix: string): RedisKeys {
     progressChannel: (accountId: number) => `${prefix}:chan:progress:${accountId}`,
     progressPattern: `${prefix}:chan:progress:*`,
     executionDoneChannel: `${prefix}:chan:execution-done`,
+    resultsAheadChannel: `${prefix}:chan:results-ahead`,
     killChannel: `${prefix}:chan:kill`,
     agentHaltKey: (agentId: number) => `${prefix}:halt:agent:${agentId}`,
     accountHaltKey: (accountId: number) => `${prefix}:halt:account:${accountId}`,

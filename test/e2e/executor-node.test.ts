@@ -28,6 +28,8 @@ class ExecutorTestbed {
   readonly messages: NodeMessage[] = [];
   readonly reports: NodeReport[] = [];
   readonly frames: ProgressFrame[] = [];
+  /** Messages published on the results-ahead channel. */
+  readonly ahead: NodeMessage[] = [];
   private readonly subscriber = new Redis(TEST_REDIS_URL);
   private readonly nodes: RunningProcess[] = [];
   private readonly execQueue: Queue;
@@ -52,7 +54,11 @@ class ExecutorTestbed {
     testbed.subscriber.on('pmessage', (_pattern: string, _channel: string, message: string) => {
       testbed.frames.push(JSON.parse(message) as ProgressFrame);
     });
+    testbed.subscriber.on('message', (_channel: string, message: string) => {
+      testbed.ahead.push(JSON.parse(message) as NodeMessage);
+    });
     await testbed.subscriber.psubscribe(testbed.keys.progressPattern);
+    await testbed.subscriber.subscribe(testbed.keys.resultsAheadChannel);
     await testbed.results.waitUntilReady();
     return testbed;
   }
@@ -67,7 +73,7 @@ class ExecutorTestbed {
     return node;
   }
 
-  async submit(code: string, options: { input?: unknown; context?: Record<string, unknown>; config?: AgentConfigInput; permissions?: AgentPresetName; agentId?: number; accountId?: number } = {}): Promise<ExecJob> {
+  async submit(code: string, options: { input?: unknown; context?: Record<string, unknown>; config?: AgentConfigInput; permissions?: AgentPresetName; agentId?: number; accountId?: number; awaited?: boolean } = {}): Promise<ExecJob> {
     const resolved = resolveAgentConfig({ cpu_time_limit_ms: 5000, memory_limit_mb: 32, ...options.config });
     if (!resolved.ok) throw new Error(resolved.message);
     const executionId = ++executionSeq;
@@ -86,6 +92,7 @@ class ExecutorTestbed {
       input: (options.input ?? {}) as ExecJob['input'],
       context: (options.context ?? {}) as ExecJob['context'],
       dispatchedAt: new Date().toISOString(),
+      awaited: options.awaited ?? false,
     };
     await this.execQueue.add('exec', job, { jobId: `e${executionId}` });
     return job;
@@ -170,6 +177,16 @@ describe('executor node (e2e)', function () {
       assert.equal(finished.result.execution_id, job.executionId);
       // BullMQ marks the job completed just after the processor returns, which is after `finished` is sent.
       await waitFor(() => bed.jobState(job.executionId), (s) => s === 'completed', { what: 'the job to complete' });
+    });
+
+    it('publishes the ending of an execution a caller waits for ahead of its report, and only of such an execution', async () => {
+      const awaited = await bed.submit(HELLO, { input: { name: 'Ahead' }, awaited: true });
+      const unawaited = await bed.submit(HELLO, { input: { name: 'Later' } });
+      const reported = await bed.waitForMessage(awaited.executionId, 'finished');
+      await bed.waitForMessage(unawaited.executionId, 'finished');
+      const ahead = await waitFor(async () => bed.ahead.filter((m) => m.executionId === awaited.executionId), (m) => m.length > 0, { what: 'the ahead message' });
+      assert.deepEqual(ahead, [reported], 'the same message as the report carries, once');
+      assert.equal(bed.ahead.filter((m) => m.executionId === unawaited.executionId).length, 0, 'nothing ahead for an execution nobody waits for');
     });
 
     it('publishes status, log and host_call frames on the account progress channel', async () => {

@@ -45,7 +45,7 @@ describe('ResultsPublisher (real Redis)', function () {
   beforeEach(() => {
     prefix = testRedisPrefix('results');
     connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-    publisher = new ResultsPublisher(connection, prefix);
+    publisher = new ResultsPublisher(connection, prefix, `${prefix}:chan:results-ahead`);
     reader = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
     results = new Queue<NodeReport>(QUEUES.results, { connection: reader, prefix });
   });
@@ -89,6 +89,24 @@ describe('ResultsPublisher (real Redis)', function () {
     await assert.rejects(publisher.send(invalid[0]!));
     await sleep(50);
     assert.equal(await results.count(), 1, 'a refused message sent alone adds no report');
+  });
+
+  it('with ahead, publishes the message on the results-ahead channel as well as in a report; an invalid one goes nowhere', async () => {
+    const listener = new Redis(TEST_REDIS_URL);
+    const heard: unknown[] = [];
+    listener.on('message', (_channel: string, text: string) => heard.push(JSON.parse(text)));
+    await listener.subscribe(`${prefix}:chan:results-ahead`);
+    try {
+      const awaited = finished(21);
+      await publisher.send(awaited, { ahead: true });
+      await publisher.send(finished(22));
+      await assert.rejects(publisher.send({ ...finished(23), executionId: -1 }, { ahead: true }));
+      await sleep(50);
+      assert.deepEqual(heard, [awaited], 'only the message sent ahead, once');
+      assert.deepEqual((await reports()).flatMap((r) => r.messages).map((m) => m.executionId), [21, 22], 'both reported');
+    } finally {
+      listener.disconnect();
+    }
   });
 
   it('close() resolves only once every pending send is in Redis', async () => {

@@ -24,6 +24,7 @@ describe('redisKeys', () => {
       auditCommittedPattern: 'tz:chan:audit:*',
       progressPattern: 'tz:chan:progress:*',
       executionDoneChannel: 'tz:chan:execution-done',
+      resultsAheadChannel: 'tz:chan:results-ahead',
       killChannel: 'tz:chan:kill',
       nodesKey: 'tz:nodes',
       anchorerLease: 'tz:anchor:lease',
