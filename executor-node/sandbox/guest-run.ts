@@ -1,5 +1,6 @@
 // One execution of agent code: a fresh QuickJS runtime and context in a reused
-// WebAssembly instance, the thetazero host functions installed, the entry code run as
+// WebAssembly instance (built ahead by the thread, guest-shell.ts), the thetazero host
+// functions installed, the entry code run as
 // the body of an async function, and its promise driven to the end by this thread's
 // event loop. Host calls return deferred promises that are settled from here, between
 // guest turns, so the guest never runs inside a host callback that was not its own.
@@ -7,8 +8,9 @@
 // Layer one of the three limits lives here: the interrupt handler (deadline, outside
 // stop, any limit a host function reported), the QuickJS stack limit, and the heap
 // guard on the instance's linear memory (see quickjs-instance.ts for why).
+import { setMaxListeners } from 'node:events';
 import type { QuickJSContext, QuickJSDeferredPromise, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten-core';
-import { GUEST_DESCRIBE_ERROR_SOURCE, GUEST_PRELUDE_SOURCE } from './guest-bootstrap.ts';
+import { GUEST_DESCRIBE_ERROR_SOURCE } from './guest-bootstrap.ts';
 import { GuestVisibleError, type GuestArg, type HostFunctionSpec, type HostReturn } from './host-function.ts';
 import type { HeapGuard, QuickJsInstance } from './quickjs-instance.ts';
 import { limitExceeded, RunStopError, timedOut, type RunStop } from './run-stop.ts';
@@ -95,7 +97,10 @@ export class GuestRun implements HeapGuard {
   constructor(
     private readonly instance: QuickJsInstance,
     private readonly options: GuestRunOptions,
-  ) {}
+  ) {
+    // Every pending host call listens on the run's abort signal; their number is bounded by maxPendingHostCalls.
+    setMaxListeners(options.maxPendingHostCalls + 1, this.abort.signal);
+  }
 
   /** Ends the run from outside (terminate, shutdown); takes effect at the guest's next turn or interrupt check. */
   requestStop(stop: RunStop): void {
@@ -134,17 +139,19 @@ export class GuestRun implements HeapGuard {
   }
 
   private async drive(): Promise<GuestEnd> {
-    const runtime = this.instance.module.newRuntime();
+    const shell = this.instance.takeShell();
+    const { runtime, ctx } = shell;
     this.runtime = runtime;
+    this.ctx = ctx;
+    this.jsonStringify = this.own(shell.jsonStringify);
+    this.jsonParse = this.own(shell.jsonParse);
+    this.asyncFunction = this.own(shell.asyncFunction);
+    const freezeReviver = this.own(shell.freezeReviver);
     runtime.setMemoryLimit(this.options.memoryLimitBytes);
     runtime.setMaxStackSize(this.options.maxStackBytes);
     runtime.setInterruptHandler(() => this.shouldInterrupt());
-    const ctx = runtime.newContext();
-    this.ctx = ctx;
-    // computeMemoryUsage would otherwise build a whole extra context to report into.
-    runtime.context = ctx;
 
-    const setupFailure = this.inGuest(() => this.installGlobals(ctx));
+    const setupFailure = this.inGuest(() => this.installGlobals(ctx, freezeReviver));
     if (setupFailure) return setupFailure;
     const entry = this.inGuest(() => this.compileEntry(ctx));
     if ('kind' in entry) return entry;
@@ -190,23 +197,13 @@ export class GuestRun implements HeapGuard {
   // ---- setup -------------------------------------------------------------------------
 
   /**
-   * Builds the globals through the FFI rather than by compiling a prelude (compiling is the
-   * dearest part of a fresh context): `thetazero` with the host functions and the run's
-   * identity, `input`, both read-only and frozen; and captures the intrinsics the host
-   * serializes with before any agent code can replace them.
+   * Builds the run's globals through the FFI rather than by compiling a prelude (compiling
+   * is the dearest part of a fresh context): `thetazero` with the host functions and the
+   * run's identity, `input`, both read-only and frozen. The intrinsics the host serializes
+   * with were captured with the shell, before any agent code could replace them.
    */
-  private installGlobals(ctx: QuickJSContext): GuestEnd | null {
+  private installGlobals(ctx: QuickJSContext, freezeReviver: QuickJSHandle): GuestEnd | null {
     const global = ctx.global;
-    const json = ctx.getProp(global, 'JSON');
-    this.jsonStringify = this.own(ctx.getProp(json, 'stringify'));
-    this.jsonParse = this.own(ctx.getProp(json, 'parse'));
-    json.dispose();
-    const prelude = ctx.evalCode(GUEST_PRELUDE_SOURCE, 'sandbox-prelude.js');
-    if (prelude.error) return this.setupFailure(ctx, prelude.error);
-    this.asyncFunction = this.own(ctx.getProp(prelude.value, 0));
-    const freezeReviver = ctx.getProp(prelude.value, 1);
-    prelude.value.dispose();
-
     const objectCtor = ctx.getProp(global, 'Object');
     const freeze = ctx.getProp(objectCtor, 'freeze');
     const tz = ctx.newObject();
@@ -231,9 +228,8 @@ export class GuestRun implements HeapGuard {
     objectCtor.dispose();
 
     const text = ctx.newString(this.options.inputJson);
-    const parsed = ctx.callFunction(this.jsonParse, ctx.undefined, text, freezeReviver);
+    const parsed = ctx.callFunction(this.jsonParse!, ctx.undefined, text, freezeReviver);
     text.dispose();
-    freezeReviver.dispose();
     if (parsed.error) return this.setupFailure(ctx, parsed.error);
     const input = parsed.value;
     ctx.defineProp(global, 'input', { value: input, enumerable: false, configurable: false });
@@ -677,10 +673,12 @@ export class GuestRun implements HeapGuard {
   }
 
   /**
-   * Frees everything when QuickJS finished cleanly. After an interrupt, an out-of-memory,
-   * or with jobs still queued, freeing the runtime can trip QuickJS's own assertions and
-   * abort the instance, so the whole instance is discarded instead: its linear memory
-   * goes with it, and nothing of the run survives into the next one.
+   * Frees everything when QuickJS finished cleanly, once the thread is idle (the instance
+   * runs the teardown after the result has gone, or before the next run at the latest;
+   * a teardown that throws then discards the instance). After an interrupt, an
+   * out-of-memory, or with jobs still queued, freeing the runtime can trip QuickJS's own
+   * assertions and abort the instance, so the whole instance is discarded instead: its
+   * linear memory goes with it, and nothing of the run survives into the next one.
    */
   private dispose(end: GuestEnd): void {
     const runtime = this.runtime;
@@ -690,17 +688,16 @@ export class GuestRun implements HeapGuard {
       this.instance.poisoned = true;
       return;
     }
-    try {
-      for (const call of this.pending.values()) call.deferred.dispose();
-      this.pending.clear();
-      for (const handle of this.owned) if (handle.alive) handle.dispose();
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    const owned = this.owned;
+    this.instance.deferCleanup(() => {
+      for (const call of pending) call.deferred.dispose();
+      for (const handle of owned) if (handle.alive) handle.dispose();
       runtime.context = undefined;
       ctx.dispose();
       runtime.dispose();
-    } catch (err) {
-      this.instance.poisoned = true;
-      this.faultDetail ??= `teardown: ${describeHostError(err)}`;
-    }
+    });
   }
 }
 

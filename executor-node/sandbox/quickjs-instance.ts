@@ -1,6 +1,9 @@
 // QuickJS WebAssembly instances for one sandbox thread. The module is compiled once per
 // thread; an instance (its own linear memory) serves run after run, each run in a fresh
 // runtime and context, and is thrown away when a run leaves it in doubt or bloated.
+// Freeing a finished run's runtime and building the next run's (guest-shell.ts) are left
+// for when the thread is idle, after the result has gone, so neither is on a run's way;
+// whatever is still left when the next run comes is done first, before it starts.
 //
 // Why the heap guard: this QuickJS build cannot measure its own allocations (under
 // Emscripten js_def_malloc_usable_size returns 0, so JS_SetMemoryLimit only catches
@@ -11,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import variant from '@jitl/quickjs-wasmfile-release-sync';
 import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSWASMModule } from 'quickjs-emscripten-core';
+import { openGuestShell, type GuestShell } from './guest-shell.ts';
 
 const PAGE_BYTES = 65_536;
 /** The build's own starting size (INITIAL_MEMORY). */
@@ -34,6 +38,10 @@ export class QuickJsInstance {
   poisoned = false;
   guard: HeapGuard | null = null;
   runs = 0;
+  /** Freeing the last run's runtime, when that run ended cleanly and it has not been done yet. */
+  private cleanup: (() => void) | null = null;
+  /** The next run's runtime and context, built while the thread was idle. */
+  private shell: GuestShell | null = null;
 
   constructor(
     readonly module: QuickJSWASMModule,
@@ -42,6 +50,48 @@ export class QuickJsInstance {
 
   get heapBytes(): number {
     return this.memory.buffer.byteLength;
+  }
+
+  /** Whether the next run's shell is already built. */
+  get hasShell(): boolean {
+    return this.shell !== null;
+  }
+
+  /** Keeps a finished run's teardown for later (see settle). */
+  deferCleanup(cleanup: () => void): void {
+    this.settle();
+    this.cleanup = cleanup;
+  }
+
+  /** Runs the deferred teardown now, if any; a teardown that throws leaves the instance poisoned. */
+  settle(): void {
+    const cleanup = this.cleanup;
+    if (!cleanup) return;
+    this.cleanup = null;
+    try {
+      cleanup();
+    } catch {
+      this.poisoned = true;
+    }
+  }
+
+  /** Idle work: the last teardown, then the next run's shell. */
+  prepare(): void {
+    this.settle();
+    if (this.poisoned || this.shell) return;
+    try {
+      this.shell = openGuestShell(this.module);
+    } catch {
+      this.poisoned = true;
+    }
+  }
+
+  /** The shell built ahead, or a new one; the caller owns it. Throws if QuickJS cannot make one. */
+  takeShell(): GuestShell {
+    this.settle();
+    const shell = this.shell ?? openGuestShell(this.module);
+    this.shell = null;
+    return shell;
   }
 }
 
@@ -58,9 +108,15 @@ export class QuickJsInstancePool {
   constructor(private readonly wasmPath: string = quickJsWasmPath()) {}
 
   async acquire(): Promise<QuickJsInstance> {
+    this.current?.settle();
     if (this.current && !this.current.poisoned) return this.current;
     this.current = await this.instantiate();
     return this.current;
+  }
+
+  /** Builds the next run's shell while nothing runs (after a result has been sent). */
+  prepareNext(): void {
+    if (this.current && !this.current.guard) this.current.prepare();
   }
 
   /** Called after every run: keeps the instance unless the run poisoned or bloated it. */

@@ -101,6 +101,9 @@ export class SandboxPool {
       maxThreads: this.settings.poolSize,
       concurrentTasksPerWorker: 1,
       idleTimeout: Number.POSITIVE_INFINITY,
+      // A thread's event loop keeps turning between tasks (Piscina's 'sync' mode blocks it
+      // in Atomics.wait): that is when it frees the last run's runtime and builds the next.
+      atomics: 'async',
       workerData: { trustedCidrs: [...this.settings.trustedCidrs], limits: operatorLimits(this.settings) } satisfies ThreadSettings,
       resourceLimits: { maxOldGenerationSizeMb: this.settings.threadHeapMb, stackSizeMb: THREAD_STACK_MB },
     });

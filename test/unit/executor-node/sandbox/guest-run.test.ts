@@ -1,6 +1,7 @@
 // The engine on its own, in this thread: handle hygiene (a leaked QuickJS handle would make
 // QuickJS refuse to free the runtime, and the instance would be replaced), instance reuse
-// and replacement, and the round trip through an async host function.
+// and replacement, the next run's runtime built ahead while idle, and the round trip
+// through an async host function.
 import assert from 'node:assert/strict';
 import { createHostApi } from '../../../../executor-node/host-api/host-api.ts';
 import { RunLedger } from '../../../../executor-node/host-api/run-ledger.ts';
@@ -45,6 +46,8 @@ async function runGuest(code: string, overrides: Partial<GuestRunOptions> = {}) 
     ...overrides,
   });
   const outcome = await run.execute();
+  // The teardown a thread does once idle: freeing a runtime with a leaked handle fails there.
+  instance.settle();
   const poisoned = instance.poisoned;
   instances.release(instance);
   return { outcome, ledger, poisoned };
@@ -69,6 +72,34 @@ describe('GuestRun', function () {
       assert.equal(poisoned, false, `run ${i} left QuickJS unable to free its runtime`);
     }
     assert.equal(instances.created, before, 'no instance was replaced');
+  });
+
+  it('builds the next run\'s runtime while idle; the run that takes it sees nothing of the one before', async () => {
+    await runGuest('return 1');
+    const instance = await instances.acquire();
+    instances.release(instance);
+    const first = await runGuest('globalThis.leak = 42; Object.prototype.polluted = 1; Array.prototype.push = null; return 1');
+    assert.equal(first.poisoned, false);
+    const idle = await instances.acquire();
+    assert.equal(idle, instance, 'the same instance serves the runs');
+    idle.prepare();
+    assert.equal(idle.hasShell, true, 'the next runtime is built ahead');
+    instances.release(idle);
+    const second = await runGuest('const a = []; a.push(1); return [typeof leak, ({}).polluted === undefined, a.length]');
+    assert.deepEqual(second.outcome.end, { kind: 'returned', outputJson: '["undefined",true,1]' });
+    assert.equal(instance.hasShell, false, 'the run took the shell built ahead');
+  });
+
+  it('discards the instance when a deferred teardown fails', async () => {
+    const instance = await instances.acquire();
+    instance.deferCleanup(() => {
+      throw new Error('teardown failed');
+    });
+    instance.settle();
+    assert.equal(instance.poisoned, true);
+    instances.release(instance);
+    const next = await runGuest('return 2');
+    assert.deepEqual(next.outcome.end, { kind: 'returned', outputJson: '2' });
   });
 
   it('replaces the instance after an interrupted run, and the next run is normal', async () => {
