@@ -1,6 +1,7 @@
 // Lets a synchronous execute wait for its execution to end. The scheduler publishes a
-// done notice for every final state on one channel, carrying the execution itself when it
-// is small; this process's subscriber hands it to the matching waiter. A lost notice
+// done notice on one channel when an execution a caller waits for (`awaited`) ends,
+// carrying the execution itself when it is small; this process's subscriber hands it to
+// the matching waiter. A lost notice
 // costs at most one poll interval: waiters also re-read the database.
 import type { Redis } from 'ioredis';
 import { doneNoticeSchema, type DoneNotice } from '../../shared/execution/protocol.ts';

@@ -84,12 +84,8 @@ export default async function runSandboxTask(task: RunTask): Promise<ThreadRunRe
     Atomics.store(slots, RUNNING, 0);
     // After Piscina has posted this result (it does so in the microtasks that follow): free
     // this run's runtime and build the next one while the thread waits for work.
-    setImmediate(prepareNextRun);
+    setImmediate(() => instances.prepareNext());
   }
-}
-
-function prepareNextRun(): void {
-  if (active === null) instances.prepareNext();
 }
 
 async function execute(task: RunTask): Promise<ThreadRunResult> {

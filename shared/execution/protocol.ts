@@ -53,7 +53,7 @@ export const execJobSchema = z
     dispatchedAt: z.iso.datetime(),
     /**
      * A synchronous caller waits for this execution: its ending is also published on the
-     * results channel, ahead of the report (jobs without it are treated as not awaited).
+     * results-ahead channel, ahead of the report (jobs without it are treated as not awaited).
      */
     awaited: z.boolean().default(false),
   })

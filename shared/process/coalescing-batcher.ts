@@ -29,15 +29,15 @@ interface Pending<T, R> {
   readonly reject: (err: unknown) => void;
 }
 
+/** Items expected per interval before spacing batches pays: fewer would mostly wait alone. */
+const STREAM_ITEMS_PER_INTERVAL = 4;
+/** Weight of the newest gap in the running mean: a stream is recognized within about ten items. */
+const GAP_WEIGHT = 0.25;
+
 /**
  * `handle` answers one result per item, in order. If it throws, every item of that batch
  * is rejected with the error; items of other batches are not affected.
  */
-/** Items expected per interval before spacing batches pays: fewer would mostly wait alone. */
-export const STREAM_ITEMS_PER_INTERVAL = 4;
-/** Weight of the newest gap in the running mean: a stream is recognized within about ten items. */
-const GAP_WEIGHT = 0.25;
-
 export class CoalescingBatcher<T, R> {
   private queue: Pending<T, R>[] = [];
   private inFlight = 0;
@@ -60,10 +60,7 @@ export class CoalescingBatcher<T, R> {
 
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      const now = performance.now();
-      const gap = Math.min(now - this.lastSubmit, this.longestGapMs());
-      this.lastSubmit = now;
-      this.meanGapMs += GAP_WEIGHT * (gap - this.meanGapMs);
+      if (this.options.minIntervalMs) this.noteSubmission();
       this.queue.push({ item, resolve, reject });
       this.schedule();
     });
@@ -118,6 +115,13 @@ export class CoalescingBatcher<T, R> {
   private spacingMs(): number {
     const interval = this.options.minIntervalMs ?? 0;
     return this.backlogged || this.meanGapMs * STREAM_ITEMS_PER_INTERVAL <= interval ? interval : 0;
+  }
+
+  private noteSubmission(): void {
+    const now = performance.now();
+    const gap = Math.min(now - this.lastSubmit, this.longestGapMs());
+    this.lastSubmit = now;
+    this.meanGapMs += GAP_WEIGHT * (gap - this.meanGapMs);
   }
 
   /** Longer gaps count as this long, so one quiet spell ends a stream without taking long to forget. */

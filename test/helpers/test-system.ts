@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { openDatabase, runMigrations } from '../../shared/db/data-source.ts';
 import { AccountStore } from '../../shared/db/stores/account-store.ts';
 import { ApiKeyStore } from '../../shared/db/stores/api-key-store.ts';
+import { ExecutionStore } from '../../shared/db/stores/execution-store.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 import { deleteRedisPrefix, TEST_REDIS_URL, testRedisPrefix } from './test-redis.ts';
 import { startProcess, type RunningProcess } from './processes.ts';
@@ -62,6 +63,20 @@ export class TestSystem {
        VALUES ($1, $2, '1.0.0', $3, '{}'::jsonb, '{}'::text[], 'ready') RETURNING id::float8 AS id`,
       [accountId, name, entryCode],
     )) as { id: number }[];
+    return row!.id;
+  }
+
+  /** A queued execution of the agent, written through the execution store as the api queues one. */
+  async queueExecution(accountId: number, agentId: number, options: { awaited?: boolean } = {}): Promise<number> {
+    const [row] = await new ExecutionStore(this.db).createQueuedMany([
+      {
+        accountId,
+        agentId,
+        inputJson: '{}',
+        awaited: options.awaited ?? false,
+        audit: { actor: 'system', actionType: 'execution_queued', description: 'queued by a test' },
+      },
+    ]);
     return row!.id;
   }
 

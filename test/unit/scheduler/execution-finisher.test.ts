@@ -8,7 +8,7 @@ import { ExecutionFinisher } from '../../../scheduler/execution-finisher.ts';
 import { ExecutionStore } from '../../../shared/db/stores/execution-store.ts';
 import { doneNoticeSchema, type DoneNotice } from '../../../shared/execution/protocol.ts';
 import { redisKeys, type RedisKeys } from '../../../shared/redis/keys.ts';
-import { deleteRedisPrefix, TEST_REDIS_URL } from '../../helpers/test-redis.ts';
+import { TEST_REDIS_URL } from '../../helpers/test-redis.ts';
 import { TestSystem, type TestAccount } from '../../helpers/test-system.ts';
 import { waitFor } from '../../helpers/wait-for.ts';
 
@@ -44,16 +44,10 @@ describe('execution finisher (real PostgreSQL and Redis)', function () {
   after(async () => {
     subscriber?.disconnect();
     redis?.disconnect();
-    await deleteRedisPrefix(system.redisPrefix);
     await system?.stop();
   });
 
-  async function queued(awaited: boolean): Promise<number> {
-    const [row] = await store.createQueuedMany([
-      { accountId: account.id, agentId, inputJson: '{}', awaited, audit: { actor: 'system', actionType: 'execution_queued', description: 'queued by a test' } },
-    ]);
-    return row!.id;
-  }
+  const queued = (awaited: boolean) => system.queueExecution(account.id, agentId, { awaited });
 
   it('publishes a done notice, carrying the execution, only for an execution a caller waits for; a result frame for both', async () => {
     const waited = await queued(true);

@@ -78,11 +78,9 @@ describe('execution sweeper (real PostgreSQL and Redis)', function () {
 
   /** A queued execution, as if queued `ageMs` ago. */
   async function queuedExecution(ageMs: number): Promise<number> {
-    const [row] = await store.createQueuedMany([
-      { accountId: account.id, agentId, inputJson: '{}', awaited: false, audit: { actor: 'system', actionType: 'execution_queued', description: 'queued by a test' } },
-    ]);
-    await system.db.query(`UPDATE executions SET queued_at = now() - make_interval(secs => $2) WHERE id = $1`, [row!.id, ageMs / 1000]);
-    return row!.id;
+    const id = await system.queueExecution(account.id, agentId);
+    await system.db.query(`UPDATE executions SET queued_at = now() - make_interval(secs => $2) WHERE id = $1`, [id, ageMs / 1000]);
+    return id;
   }
 
   async function dispatchedExecution(ageMs: number): Promise<number> {

@@ -13,7 +13,7 @@ import { ExecutionStore } from '../../../shared/db/stores/execution-store.ts';
 import type { NodeMessage } from '../../../shared/execution/protocol.ts';
 import type { Closable } from '../../../shared/process/lifecycle.ts';
 import { redisKeys, type RedisKeys } from '../../../shared/redis/keys.ts';
-import { deleteRedisPrefix, TEST_REDIS_URL } from '../../helpers/test-redis.ts';
+import { TEST_REDIS_URL } from '../../helpers/test-redis.ts';
 import { TestSystem, type TestAccount } from '../../helpers/test-system.ts';
 import { waitFor } from '../../helpers/wait-for.ts';
 
@@ -48,16 +48,10 @@ describe('results-ahead listener (real PostgreSQL and Redis)', function () {
   after(async () => {
     await listener?.close();
     redis?.disconnect();
-    await deleteRedisPrefix(system.redisPrefix);
     await system?.stop();
   });
 
-  async function queued(): Promise<number> {
-    const [row] = await store.createQueuedMany([
-      { accountId: account.id, agentId, inputJson: '{}', awaited: true, audit: { actor: 'system', actionType: 'execution_queued', description: 'queued by a test' } },
-    ]);
-    return row!.id;
-  }
+  const queued = () => system.queueExecution(account.id, agentId, { awaited: true });
 
   function finished(executionId: number, output: unknown): NodeMessage {
     const at = new Date();
