@@ -1,5 +1,8 @@
 // The agent registry and context store through a real api process.
 import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { buildOpenApiDocument } from '../../api/http/openapi.ts';
+import { defineRoute, type RouteSpec } from '../../api/http/route.ts';
 import { TestSystem, type TestAccount } from '../helpers/test-system.ts';
 import type { HttpClient } from '../helpers/http-client.ts';
 
@@ -373,6 +376,96 @@ describe('agent registry API (e2e)', function () {
       assert.ok(doc.paths['/api/v1/sdk/agents/{id}'].get.parameters.some((p: { name: string }) => p.name === 'id'));
       assert.ok(doc.paths['/api/v1/sdk/agents/{id}/context/{key}'].put);
       assert.ok(doc.paths['/api/v1/sdk/agents/{id}'].patch.responses['404']);
+    });
+
+    /** Every [path, value] below node, the path as JSON-pointer segments. */
+    function* walk(node: unknown, path: string[] = []): Generator<[string[], unknown]> {
+      yield [path, node];
+      if (node !== null && typeof node === 'object') {
+        for (const [key, value] of Object.entries(node)) yield* walk(value, [...path, key]);
+      }
+    }
+
+    function resolvePointer(doc: unknown, ref: string): unknown {
+      assert.ok(ref.startsWith('#/'), `${ref} is not a local JSON pointer`);
+      let node = doc;
+      for (const raw of ref.slice(2).split('/')) {
+        const segment = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+        if (node === null || typeof node !== 'object' || !Object.hasOwn(node, segment)) return undefined;
+        node = (node as Record<string, unknown>)[segment];
+      }
+      return node;
+    }
+
+    it('resolves every $ref of the OpenAPI document inside the document, with no $defs under paths', async () => {
+      const doc = (await api.get('/api/v1/openapi.json')).body;
+      const refs = [...walk(doc)].filter(([path]) => path.at(-1) === '$ref').map(([, ref]) => ref as string);
+      assert.ok(refs.length > 0);
+      for (const ref of refs) assert.ok(resolvePointer(doc, ref) !== undefined, `unresolved $ref ${ref}`);
+      const defs = [...walk(doc.paths, ['paths'])].filter(([path]) => path.at(-1) === '$defs');
+      assert.deepEqual(defs.map(([path]) => path.join('/')), []);
+      const artefacts = [...walk(doc)].filter(([path, value]) => path.at(-1) === '$id' || (path.at(-1) === 'id' && typeof value === 'string'));
+      assert.deepEqual(artefacts.map(([path]) => path.join('/')), []);
+    });
+
+    it('puts AuditRecord in components.schemas and references it from the audit query response', async () => {
+      const doc = (await api.get('/api/v1/openapi.json')).body;
+      const record = doc.components.schemas.AuditRecord;
+      assert.equal(record.type, 'object');
+      assert.ok(record.properties.sequence);
+      const events = doc.paths['/api/v1/sdk/audit'].get.responses['200'].content['application/json'].schema.properties.events;
+      assert.deepEqual(events.items, { $ref: '#/components/schemas/AuditRecord' });
+      assert.deepEqual(doc.paths['/api/v1/sdk/audit'].get.responses['401'].content['application/json'].schema, {
+        $ref: '#/components/schemas/Error',
+      });
+    });
+
+    /** A one-route spec that takes `schema` as its request body or answers with it. */
+    function fakeRoute(path: string, schema: z.ZodType, as: 'body' | 'response'): RouteSpec {
+      return defineRoute({
+        method: 'post',
+        path,
+        summary: path,
+        tag: 'Test',
+        auth: 'public',
+        ...(as === 'body' ? { body: schema } : {}),
+        responses: { 200: { description: 'ok', ...(as === 'response' ? { schema } : {}) } },
+        handle: async () => ({ status: 200 }),
+      });
+    }
+    const info = { title: 'test', version: '0' };
+
+    it('refuses to build the OpenAPI document when two different schemas share an id', () => {
+      const one = z.object({ a: z.string() }).meta({ id: 'Clash' });
+      const other = z.object({ b: z.number() }).meta({ id: 'Clash' });
+      assert.throws(
+        () => buildOpenApiDocument([fakeRoute('/one', one, 'response'), fakeRoute('/two', other, 'response')], info),
+        /^Error: Cannot build the OpenAPI document: Duplicate schema id "Clash"/,
+      );
+      assert.throws(
+        () => buildOpenApiDocument([fakeRoute('/one', one, 'body'), fakeRoute('/two', other, 'response')], info),
+        /^Error: Cannot build the OpenAPI document: two different schemas claim the id "Clash"/,
+      );
+    });
+
+    it('shares one component between request and response only when both forms of the schema agree', () => {
+      const strict = z.object({ a: z.string() }).strict().meta({ id: 'Both' });
+      const doc = buildOpenApiDocument([fakeRoute('/in', strict, 'body'), fakeRoute('/out', strict, 'response')], info);
+      assert.deepEqual(resolvePointer(doc, '#/components/schemas/Both'), {
+        type: 'object',
+        properties: { a: { type: 'string' } },
+        required: ['a'],
+        additionalProperties: false,
+      });
+      const both = { $ref: '#/components/schemas/Both' };
+      assert.deepEqual(resolvePointer(doc, '#/paths/~1in/post/requestBody/content/application~1json/schema'), both);
+      assert.deepEqual(resolvePointer(doc, '#/paths/~1out/post/responses/200/content/application~1json/schema'), both);
+      // Not strict: the request form allows extra keys, the response form does not.
+      const loose = z.object({ a: z.string() }).meta({ id: 'Loose' });
+      assert.throws(
+        () => buildOpenApiDocument([fakeRoute('/in', loose, 'body'), fakeRoute('/out', loose, 'response')], info),
+        /Cannot build the OpenAPI document: the schema with id "Loose" differs between request and response/,
+      );
     });
   });
 });
