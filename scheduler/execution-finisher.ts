@@ -31,6 +31,13 @@ export interface Ending {
 
 /** Endings written at once; concurrent callers' endings share statements (CoalescingBatcher). */
 const WRITES_IN_FLIGHT = 2;
+/**
+ * Spacing of final writes while endings stream in (CoalescingBatcher minIntervalMs): one
+ * statement and one notification round trip per batch, whatever its size. A synchronous
+ * caller's ending (and the report's no-op second write of it, a few ms later) comes at a
+ * request-response pace, which the batcher does not hold.
+ */
+const STREAM_SPACING_MS = 25;
 
 export class ExecutionFinisher {
   private readonly writer: CoalescingBatcher<Ending, ExecutionRow | null>;
@@ -41,7 +48,7 @@ export class ExecutionFinisher {
     private readonly keys: RedisKeys,
     private readonly log: Logger,
   ) {
-    this.writer = new CoalescingBatcher((endings) => this.write(endings), { maxBatch: 1000, maxInFlight: WRITES_IN_FLIGHT });
+    this.writer = new CoalescingBatcher((endings) => this.write(endings), { maxBatch: 1000, maxInFlight: WRITES_IN_FLIGHT, minIntervalMs: STREAM_SPACING_MS });
   }
 
   /** Returns the row when this call wrote the final state, null when it was already final. */
