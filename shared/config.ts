@@ -280,6 +280,7 @@ export const benchEnvSchema = z.object({
   BENCH_PIPELINE_EXECUTIONS: positiveInt.max(1_000_000).default(20_000),
   BENCH_PIPELINE_SYNC_SAMPLES: positiveInt.max(100_000).default(300),
   BENCH_PIPELINE_KILL_SAMPLES: positiveInt.max(10_000).default(50),
+  BENCH_NODE_EXECUTIONS: positiveInt.max(1_000_000).default(10_000),
   BENCH_ANCHOR_SAMPLES: positiveInt.max(10_000).default(12),
   BENCH_ANCHOR_RECORDS: positiveInt.max(8_000_000).default(100_000),
 });
@@ -291,6 +292,7 @@ export interface BenchSettings {
   readonly pipelineExecutions: number;
   readonly pipelineSyncSamples: number;
   readonly pipelineKillSamples: number;
+  readonly nodeExecutions: number;
   readonly anchorSamples: number;
   readonly anchorRecords: number;
   /** The benchmark process's own environment, for the child processes it starts. */
@@ -306,6 +308,7 @@ export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
     pipelineExecutions: e.BENCH_PIPELINE_EXECUTIONS,
     pipelineSyncSamples: e.BENCH_PIPELINE_SYNC_SAMPLES,
     pipelineKillSamples: e.BENCH_PIPELINE_KILL_SAMPLES,
+    nodeExecutions: e.BENCH_NODE_EXECUTIONS,
     anchorSamples: e.BENCH_ANCHOR_SAMPLES,
     anchorRecords: e.BENCH_ANCHOR_RECORDS,
     childEnv: { ...env },

@@ -8,8 +8,17 @@ const MS_PER_TICK = 10;
 
 /** utime + stime of one process in ms, or null if it cannot be read (gone, or not Linux). */
 export function processCpuMs(pid: number): number | null {
+  return statCpuMs(`/proc/${pid}/stat`);
+}
+
+/** utime + stime of one thread of a process in ms (the main thread's id is the pid), or null. */
+export function threadCpuMs(pid: number, tid: number): number | null {
+  return statCpuMs(`/proc/${pid}/task/${tid}/stat`);
+}
+
+function statCpuMs(file: string): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(file, 'utf8');
     // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;

@@ -2,7 +2,7 @@
 // a process's own CPU grows with work, a vanished pid reads null and is left out.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { CpuMeter, groupCpuMs, pidsNamed, processCpuMs } from '../../../ops/bench/support/process-cpu.ts';
+import { CpuMeter, groupCpuMs, pidsNamed, processCpuMs, threadCpuMs } from '../../../ops/bench/support/process-cpu.ts';
 
 describe('process CPU accounting (/proc)', () => {
   const burn = (ms: number) => {
@@ -21,6 +21,18 @@ describe('process CPU accounting (/proc)', () => {
     const used = (process.cpuUsage(usageBefore).user + process.cpuUsage(usageBefore).system) / 1000;
     // Ticks are 10 ms: allow a few ticks of difference.
     assert.ok(Math.abs(after - before - used) <= 40, `/proc says ${after - before} ms, cpuUsage ${used} ms`);
+  });
+
+  it('reads the main thread alone: work on another thread grows the process, not the main thread', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const mainBefore = threadCpuMs(process.pid, process.pid)!;
+    const processBefore = processCpuMs(process.pid)!;
+    const worker = new Worker('const end = performance.now() + 300; while (performance.now() < end) {}', { eval: true });
+    await new Promise((resolve) => worker.once('exit', resolve));
+    const mainUsed = threadCpuMs(process.pid, process.pid)! - mainBefore;
+    const processUsed = processCpuMs(process.pid)! - processBefore;
+    assert.ok(processUsed - mainUsed >= 200, `the worker's 300 ms show in the process (${processUsed} ms) but not the main thread (${mainUsed} ms)`);
+    assert.equal(threadCpuMs(process.pid, 2 ** 30), null);
   });
 
   it('finds processes by command name, and reads a pid that does not exist as null', () => {
