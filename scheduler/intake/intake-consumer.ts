@@ -45,26 +45,43 @@ interface DispatchRow {
   account_per_minute: number | null;
   account_concurrency: number | null;
   swarm_per_hour: number | null;
+  /** The agent's context snapshot, on the agent's first row only (null elsewhere, and when it has none). */
+  context: Record<string, unknown> | null;
 }
 
-/** Everything dispatching needs, for the executions of an intake job still queued. */
+/**
+ * Everything dispatching needs, for the executions of an intake job still queued, with
+ * each agent's context store as it is now (keys in order, up to MAX_CONTEXT_SNAPSHOT_BYTES
+ * of JSON text): one round trip. The context comes once per agent, on its first execution,
+ * so a batch of one agent's executions does not carry its context once per row.
+ */
 const DISPATCH_READ = preparedStatement(
   'intake-dispatch-read',
-  `SELECT e.id::float8 AS id, e.status, e.awaited, e.input, e.account_id::float8 AS account_id, acc.halted AS account_halted,
-          acc.halt_reason AS account_halt_reason, a.id::float8 AS agent_id, a.name AS agent_name, a.version AS agent_version,
-          a.entry_code, a.config, a.permissions, a.swarm, a.status AS agent_status, a.halt_reason AS agent_halt_reason,
-          al.executions_per_hour AS account_per_hour, al.executions_per_minute AS account_per_minute,
-          al.concurrency AS account_concurrency, sl.executions_per_hour AS swarm_per_hour
-     FROM executions e JOIN agents a ON a.id = e.agent_id JOIN accounts acc ON acc.id = e.account_id
-     LEFT JOIN rate_limits al ON al.account_id = e.account_id AND al.swarm = ''
-     LEFT JOIN rate_limits sl ON sl.account_id = e.account_id AND sl.swarm = a.swarm
-    WHERE e.id = ANY($1::bigint[]) AND e.status = 'queued'
-    ORDER BY e.id`,
-);
-
-const CONTEXT_READ = preparedStatement(
-  'intake-context-read',
-  `SELECT agent_id::float8 AS agent_id, key, value FROM agent_context WHERE agent_id = ANY($1::bigint[]) ORDER BY agent_id, key`,
+  `WITH queued AS (
+     SELECT e.id, e.status, e.awaited, e.input, e.account_id, acc.halted AS account_halted,
+            acc.halt_reason AS account_halt_reason, a.id AS agent_id, a.name AS agent_name, a.version AS agent_version,
+            a.entry_code, a.config, a.permissions, a.swarm, a.status AS agent_status, a.halt_reason AS agent_halt_reason,
+            al.executions_per_hour AS account_per_hour, al.executions_per_minute AS account_per_minute,
+            al.concurrency AS account_concurrency, sl.executions_per_hour AS swarm_per_hour
+       FROM executions e JOIN agents a ON a.id = e.agent_id JOIN accounts acc ON acc.id = e.account_id
+       LEFT JOIN rate_limits al ON al.account_id = e.account_id AND al.swarm = ''
+       LEFT JOIN rate_limits sl ON sl.account_id = e.account_id AND sl.swarm = a.swarm
+      WHERE e.id = ANY($1::bigint[]) AND e.status = 'queued'
+   ), contexts AS (
+     SELECT agent_id, jsonb_object_agg(key, value) AS context
+       FROM (SELECT c.agent_id, c.key, c.value,
+                    sum(octet_length(c.value::text) + octet_length(c.key)) OVER (PARTITION BY c.agent_id ORDER BY c.key) AS used
+               FROM agent_context c WHERE c.agent_id IN (SELECT agent_id FROM queued)) sized
+      WHERE used <= $2
+      GROUP BY agent_id
+   )
+   SELECT q.id::float8 AS id, q.status, q.awaited, q.input, q.account_id::float8 AS account_id, q.account_halted,
+          q.account_halt_reason, q.agent_id::float8 AS agent_id, q.agent_name, q.agent_version, q.entry_code, q.config,
+          q.permissions, q.swarm, q.agent_status, q.agent_halt_reason, q.account_per_hour, q.account_per_minute,
+          q.account_concurrency, q.swarm_per_hour,
+          CASE WHEN row_number() OVER (PARTITION BY q.agent_id ORDER BY q.id) = 1 THEN c.context END AS context
+     FROM queued q LEFT JOIN contexts c ON c.agent_id = q.agent_id
+    ORDER BY q.id`,
 );
 
 export interface IntakeDeps {
@@ -89,15 +106,17 @@ export function startIntakeConsumer(deps: IntakeDeps): Closable {
 
 /**
  * Dispatches one intake job's executions: one read of them all (with their agents,
- * accounts and limits), refusals ended in one write, one Redis round trip for every rate
- * limit slot, one context read per distinct agent, one write marking the rest dispatched,
+ * accounts, limits and context stores), refusals ended in one write, one Redis round trip
+ * for every rate limit slot, one write marking the rest dispatched,
  * and one bulk add to the pool queues. Executions no longer queued are skipped
  * (redelivered or swept twice), so running a job again changes nothing.
  */
 async function dispatchBatch(deps: IntakeDeps, job: Job<IntakeJob>): Promise<void> {
   const { executionIds } = intakeJobSchema.parse(job.data);
-  const rows = await queryPrepared<DispatchRow>(deps.db, DISPATCH_READ, [executionIds]);
+  const rows = await queryPrepared<DispatchRow>(deps.db, DISPATCH_READ, [executionIds, MAX_CONTEXT_SNAPSHOT_BYTES]);
   if (rows.length === 0) return;
+  const contexts = new Map<number, Record<string, unknown>>();
+  for (const row of rows) if (row.context) contexts.set(row.agent_id, row.context);
 
   const refusals: Ending[] = [];
   const candidates: DispatchRow[] = [];
@@ -112,11 +131,7 @@ async function dispatchBatch(deps: IntakeDeps, job: Job<IntakeJob>): Promise<voi
     } else candidates.push(row);
   }
 
-  const [decisions, contexts] = await Promise.all([
-    acquireSlots(deps, candidates),
-    contextSnapshots(deps.db, [...new Set(candidates.map((r) => r.agent_id))]),
-    deps.finisher.finishMany(refusals),
-  ]);
+  const [decisions] = await Promise.all([acquireSlots(deps, candidates), deps.finisher.finishMany(refusals)]);
   const limited: Ending[] = [];
   const granted: { row: DispatchRow; pool: ExecPool }[] = [];
   candidates.forEach((row, i) => {
@@ -207,21 +222,4 @@ function execJobOf(row: DispatchRow, context: Record<string, unknown>, dispatche
     dispatchedAt,
     awaited: row.awaited,
   });
-}
-
-/** Each agent's context store as it is now, up to MAX_CONTEXT_SNAPSHOT_BYTES (keys in order). */
-async function contextSnapshots(db: DataSource, agentIds: readonly number[]): Promise<Map<number, Record<string, unknown>>> {
-  const snapshots = new Map<number, Record<string, unknown>>();
-  if (agentIds.length === 0) return snapshots;
-  const rows = await queryPrepared<{ agent_id: number; key: string; value: unknown }>(db, CONTEXT_READ, [agentIds]);
-  const bytes = new Map<number, number>();
-  for (const row of rows) {
-    const used = (bytes.get(row.agent_id) ?? 0) + Buffer.byteLength(JSON.stringify(row.value)) + row.key.length;
-    bytes.set(row.agent_id, used);
-    if (used > MAX_CONTEXT_SNAPSHOT_BYTES) continue;
-    const snapshot = snapshots.get(row.agent_id) ?? {};
-    snapshot[row.key] = row.value;
-    snapshots.set(row.agent_id, snapshot);
-  }
-  return snapshots;
 }
