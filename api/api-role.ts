@@ -15,6 +15,7 @@ import { buildApp } from './app.ts';
 import { ApiKeyAuthenticator } from './middleware/authenticate.ts';
 import { listenForInvalidations } from './middleware/cache-invalidation-listener.ts';
 import { AgentCache } from './agents/agent-cache.ts';
+import { AccountHaltCache } from './agents/account-halt-cache.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { contextRoutes } from './routes/agent-context.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -57,8 +58,9 @@ export async function startApiRole({ config, log, db, redis }: ApiRoleDeps): Pro
   const authenticator = new ApiKeyAuthenticator(new ApiKeyStore(db), config.apiCacheTtlMs);
   const agents = new AgentStore(db);
   const agentCache = new AgentCache(agents, config.apiCacheTtlMs);
+  const accountHalts = new AccountHaltCache(redis, keys, config.apiCacheTtlMs);
   const subscriber = connectRedis(config.redis.url, 'api-subscriber');
-  await listenForInvalidations(subscriber, keys, { authenticator, agents: agentCache }, log);
+  await listenForInvalidations(subscriber, keys, { authenticator, agents: agentCache, accountHalts }, log);
   const fanout = new AuditFanout(subscriber, keys, log);
   await fanout.start();
   const audit = new AuditStore(db);
@@ -84,8 +86,7 @@ export async function startApiRole({ config, log, db, redis }: ApiRoleDeps): Pro
       ]),
       ...agentRoutes({ agents, reader: agentCache, events: agentEvents }),
       ...executionRoutes({
-        redis,
-        keys,
+        accountHalts,
         agents: agentCache,
         executions,
         intake: executionIntake,
@@ -93,7 +94,7 @@ export async function startApiRole({ config, log, db, redis }: ApiRoleDeps): Pro
         maxInputBytes: config.sandbox.maxInputBytes,
         waitAllowanceMs: config.executeWaitAllowanceMs,
       }),
-      ...killSwitchRoutes({ killSwitch: new KillSwitch(db, redis, keys), agents: agentCache, events: agentEvents }),
+      ...killSwitchRoutes({ killSwitch: new KillSwitch(db, redis, keys), agents: agentCache, accountHalts, events: agentEvents }),
       ...contextRoutes({ agents: agentCache, context: new AgentContextStore(db) }),
       ...auditRoutes({ audit, anchors, chain: chainView }),
       ...anchorRoutes({ anchors, audit, anchorerStatus: async () => parseAnchorerStatus(await redis.get(keys.anchorerStatus)) }),

@@ -3,6 +3,7 @@
 // a read that raced an invalidation is served but not cached, and a TTL bounds staleness
 // should a pub/sub message ever be lost while the subscription reconnects.
 import type { AgentRow } from '../../shared/db/entities/agent.ts';
+import { ReadThroughCache } from '../../shared/cache/read-through-cache.ts';
 
 export interface AgentReader {
   get(accountId: number, id: number): Promise<AgentRow | null>;
@@ -11,35 +12,28 @@ export interface AgentReader {
 const MAX_CACHED_AGENTS = 50_000;
 
 export class AgentCache implements AgentReader {
-  private readonly entries = new Map<number, { row: AgentRow; expiresAt: number }>();
-  private generation = 0;
+  private readonly cache: ReadThroughCache<number, AgentRow | null>;
 
   constructor(
     private readonly source: AgentReader & { getById(id: number): Promise<AgentRow | null> },
-    private readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+    ttlMs: number,
+    now: () => number = Date.now,
+  ) {
+    this.cache = new ReadThroughCache({ ttlMs, maxEntries: MAX_CACHED_AGENTS, now });
+  }
 
   async get(accountId: number, id: number): Promise<AgentRow | null> {
-    const cached = this.entries.get(id);
-    if (cached && cached.expiresAt > this.now()) return cached.row.account_id === accountId ? cached.row : null;
-    const generation = this.generation;
-    const row = await this.source.getById(id);
-    if (row && this.ttlMs > 0 && generation === this.generation) {
-      if (this.entries.size >= MAX_CACHED_AGENTS) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(id, { row, expiresAt: this.now() + this.ttlMs });
-    }
+    // An unknown id is not cached: an agent created a moment ago must be found.
+    const row = await this.cache.get(id, () => this.source.getById(id), (found) => found !== null);
     // The tenant check happens after the lookup so a cached row never crosses accounts.
     return row && row.account_id === accountId ? row : null;
   }
 
   invalidate(id: number): void {
-    this.generation++;
-    this.entries.delete(id);
+    this.cache.invalidate(id);
   }
 
   flush(): void {
-    this.generation++;
-    this.entries.clear();
+    this.cache.flush();
   }
 }

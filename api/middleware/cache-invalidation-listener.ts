@@ -1,22 +1,24 @@
-// Subscribes to key revocations and agent changes, and evicts them from this process's
-// caches. While the subscription is down messages may be lost, so every (re)subscription
-// and every disconnect flushes both caches.
+// Subscribes to key revocations, agent changes and account halts, and evicts them from
+// this process's caches. While the subscription is down messages may be lost, so every
+// (re)subscription and every disconnect flushes every cache.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
 import type { RedisKeys } from '../../shared/redis/keys.ts';
 import { FLUSH_ALL } from '../../shared/keys/key-revocation.ts';
 import type { ApiKeyAuthenticator } from './authenticate.ts';
 import type { AgentCache } from '../agents/agent-cache.ts';
+import type { AccountHaltCache } from '../agents/account-halt-cache.ts';
 
 export async function listenForInvalidations(
   subscriber: Redis,
   keys: RedisKeys,
-  caches: { authenticator: ApiKeyAuthenticator; agents: AgentCache },
+  caches: { authenticator: ApiKeyAuthenticator; agents: AgentCache; accountHalts: AccountHaltCache },
   log: Logger,
 ): Promise<void> {
   const flush = () => {
     caches.authenticator.flush();
     caches.agents.flush();
+    caches.accountHalts.flush();
   };
   subscriber.on('message', (channel: string, message: string) => {
     if (channel === keys.keyRevokedChannel) {
@@ -26,6 +28,10 @@ export async function listenForInvalidations(
       const id = Number(message);
       if (Number.isSafeInteger(id)) caches.agents.invalidate(id);
       else caches.agents.flush();
+    } else if (channel === keys.accountHaltChangedChannel) {
+      const id = Number(message);
+      if (Number.isSafeInteger(id)) caches.accountHalts.invalidate(id);
+      else caches.accountHalts.flush();
     }
   });
   subscriber.on('ready', () => {
@@ -34,5 +40,5 @@ export async function listenForInvalidations(
   });
   // A connection that drops can miss messages: stop trusting the caches immediately.
   subscriber.on('close', flush);
-  await subscriber.subscribe(keys.keyRevokedChannel, keys.agentChangedChannel);
+  await subscriber.subscribe(keys.keyRevokedChannel, keys.agentChangedChannel, keys.accountHaltChangedChannel);
 }

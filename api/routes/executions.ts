@@ -2,9 +2,8 @@
 import { z } from 'zod';
 import { errors } from '../../shared/errors.ts';
 import { summarize } from '../../shared/audit/summarize.ts';
-import type { Redis } from 'ioredis';
-import type { RedisKeys } from '../../shared/redis/keys.ts';
 import type { AgentReader } from '../agents/agent-cache.ts';
+import type { AccountHaltCache } from '../agents/account-halt-cache.ts';
 import type { ExecutionStore } from '../../shared/db/stores/execution-store.ts';
 import { isFinal } from '../../shared/execution/statuses.ts';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
@@ -16,10 +15,10 @@ import type { ExecutionIntake } from '../executions/execution-intake.ts';
 import type { ExecutionWaiter } from '../executions/execution-waiter.ts';
 
 export interface ExecutionRouteDeps {
-  readonly redis: Redis;
-  readonly keys: RedisKeys;
   /** Cached reads: invalidated on every agent write, including the kill switch. */
   readonly agents: AgentReader;
+  /** Cached account halts, invalidated by every halt and resume. */
+  readonly accountHalts: Pick<AccountHaltCache, 'reason'>;
   readonly executions: ExecutionStore;
   readonly intake: ExecutionIntake;
   readonly waiter: ExecutionWaiter;
@@ -61,9 +60,9 @@ export function executionRoutes(deps: ExecutionRouteDeps): RouteSpec[] {
         const inputJson = JSON.stringify(input);
         const inputBytes = Buffer.byteLength(inputJson, 'utf8');
         if (inputBytes > deps.maxInputBytes) throw errors.validation('input', `must serialise to at most ${deps.maxInputBytes} bytes of JSON (got ${inputBytes})`);
-        // Both checks read caches (the agent cache, the Redis mirror of account halts), which
+        // Both checks read caches (of agents, and of the Redis mirror of account halts), which
         // writes invalidate at once; the scheduler re-checks the database before any run.
-        const [agent, accountHalt] = await Promise.all([deps.agents.get(principal.accountId, params.id), deps.redis.get(deps.keys.accountHaltKey(principal.accountId))]);
+        const [agent, accountHalt] = await Promise.all([deps.agents.get(principal.accountId, params.id), deps.accountHalts.reason(principal.accountId)]);
         if (!agent) throw errors.notFound(`agent ${params.id}`);
         if (accountHalt !== null) throw errors.conflict('account_halted', `the account is halted: ${accountHalt}`);
         if (agent.status === 'halted') throw errors.conflict('agent_halted', `agent ${agent.name} is halted: ${agent.halt_reason ?? 'no reason given'}`);

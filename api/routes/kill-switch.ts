@@ -5,6 +5,7 @@ import { DEFAULT_KILL_REASON, type KillSwitch } from '../../shared/execution/kil
 import { presentAgent } from '../agents/agent-presenter.ts';
 import type { AgentEvents } from '../agents/agent-events.ts';
 import type { AgentReader } from '../agents/agent-cache.ts';
+import type { AccountHaltCache } from '../agents/account-halt-cache.ts';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
 import { authErrorResponses, errorBody } from '../schemas/common.ts';
 import { agentEnvelope, agentIdParams } from '../schemas/agent-schemas.ts';
@@ -14,6 +15,8 @@ export interface KillRouteDeps {
   readonly killSwitch: KillSwitch;
   /** Cached agent reads: the tenant check before a kill. */
   readonly agents: AgentReader;
+  /** Evicted here at once; other api processes learn of the change from the kill switch's message. */
+  readonly accountHalts: Pick<AccountHaltCache, 'invalidate'>;
   readonly events: AgentEvents;
 }
 
@@ -59,6 +62,7 @@ export function killSwitchRoutes(deps: KillRouteDeps): RouteSpec[] {
       async handle({ body, principal }) {
         const reason = body.reason ?? DEFAULT_KILL_REASON;
         await deps.killSwitch.setAccountHalted(principal.accountId, body.halted, reason, principal.keyPrefix);
+        deps.accountHalts.invalidate(principal.accountId);
         return { status: 200, body: { success: true, halted: body.halted, reason: body.halted ? reason : null } };
       },
     });

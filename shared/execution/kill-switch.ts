@@ -2,7 +2,7 @@
 // scheduler refuses queued executions from it); Redis mirrors it for executor nodes (which
 // check it before running a job) and carries the kill signal that terminates running
 // executions at once. Reasons go to the audit trail with the change, in one transaction.
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { auditEvent } from '../audit/audit-event.ts';
 import { writeAuditOutbox } from '../audit/audit-sink.ts';
@@ -58,11 +58,14 @@ export class KillSwitch {
         auditEvent({ accountId, actor, actionType: halted ? 'halt' : 'resume', description: `account ${halted ? 'halted' : 'resumed'}: ${reason}` }),
       ]);
     });
-    if (halted) await this.mirrorAndSignal(this.keys.accountHaltKey(accountId), reason, { scope: 'account', accountId, reason });
-    else await this.redis.del(this.keys.accountHaltKey(accountId));
+    // api processes cache the mirror (api/agents/account-halt-cache.ts): tell them either way.
+    const changed = (pipeline: ChainableCommander) => pipeline.publish(this.keys.accountHaltChangedChannel, String(accountId));
+    if (halted) await this.mirrorAndSignal(this.keys.accountHaltKey(accountId), reason, { scope: 'account', accountId, reason }, changed);
+    else await changed(this.redis.pipeline().del(this.keys.accountHaltKey(accountId))).exec();
   }
 
-  private async mirrorAndSignal(key: string, reason: string, signal: KillSignal): Promise<void> {
-    await this.redis.pipeline().set(key, reason).publish(this.keys.killChannel, JSON.stringify(signal)).exec();
+  private async mirrorAndSignal(key: string, reason: string, signal: KillSignal, also?: (pipeline: ChainableCommander) => ChainableCommander): Promise<void> {
+    const pipeline = this.redis.pipeline().set(key, reason).publish(this.keys.killChannel, JSON.stringify(signal));
+    await (also ? also(pipeline) : pipeline).exec();
   }
 }

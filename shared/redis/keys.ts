@@ -28,6 +28,8 @@ export interface RedisKeys {
    * caller waits for, sent ahead of the durable report that carries it too.
    */
   readonly resultsAheadChannel: string;
+  /** Pub/sub: an account was halted or resumed (message: the account id); api processes evict their cached halt. */
+  readonly accountHaltChangedChannel: string;
   /** Pub/sub: kill signals for executor nodes (JSON KillSignal). */
   readonly killChannel: string;
   /** Set while an agent is halted (value: reason); nodes check it before running. */
@@ -62,6 +64,7 @@ export function redisKeys(prefix: string): RedisKeys {
     executionDoneChannel: `${prefix}:chan:execution-done`,
     resultsAheadChannel: `${prefix}:chan:results-ahead`,
     killChannel: `${prefix}:chan:kill`,
+    accountHaltChangedChannel: `${prefix}:chan:account-halt-changed`,
     agentHaltKey: (agentId: number) => `${prefix}:halt:agent:${agentId}`,
     accountHaltKey: (accountId: number) => `${prefix}:halt:account:${accountId}`,
     // Hash tags keep an account's limit keys in one Redis Cluster slot for the atomic script.

@@ -153,16 +153,21 @@ describe('execution pipeline (e2e)', function () {
 
     it('halts and resumes a whole account with the global kill switch', async () => {
       const agent = await register(b, { name: 'global-target', entry_code: 'return 2;' });
+      assert.equal((await api2.withKey(bob.adminKey).post(`${AGENTS}/${agent}/execute`, { input: {} })).body.output, 2);
       const halt = await b.post('/api/sdk/kill-switch/global', { halted: true, reason: 'Emergency maintenance' });
       assert.deepEqual(halt.body, { success: true, halted: true, reason: 'Emergency maintenance' });
       const refused = await b.post(`${AGENTS}/${agent}/execute`, { input: {} });
       assert.equal(refused.status, 409);
       assert.equal(refused.body.error.code, 'account_halted');
+      // The other api process had the account cached as not halted: the halt evicted it there too.
+      const bOnApi2 = api2.withKey(bob.adminKey);
+      assert.equal((await bOnApi2.post(`${AGENTS}/${agent}/execute`, { input: {} })).body.error.code, 'account_halted');
       // Other accounts are untouched.
       const other = await register(a, { name: 'unaffected', entry_code: 'return 3;' });
       assert.equal((await a.post(`${AGENTS}/${other}/execute`, { input: {} })).body.output, 3);
       await b.post('/api/sdk/kill-switch/global', { halted: false });
       assert.equal((await b.post(`${AGENTS}/${agent}/execute`, { input: {} })).body.output, 2);
+      assert.equal((await bOnApi2.post(`${AGENTS}/${agent}/execute`, { input: {} })).body.output, 2);
     });
 
     it('halts every account from the CLI', async () => {

@@ -26,6 +26,7 @@ describe('redisKeys', () => {
       executionDoneChannel: 'tz:chan:execution-done',
       resultsAheadChannel: 'tz:chan:results-ahead',
       killChannel: 'tz:chan:kill',
+      accountHaltChangedChannel: 'tz:chan:account-halt-changed',
       nodesKey: 'tz:nodes',
       anchorerLease: 'tz:anchor:lease',
       anchorerStatus: 'tz:anchor:status',
