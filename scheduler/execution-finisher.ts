@@ -38,9 +38,17 @@ const WRITES_IN_FLIGHT = 2;
  * request-response pace, which the batcher does not hold.
  */
 const STREAM_SPACING_MS = 25;
+/**
+ * Executions this process ended, remembered so that a second ending of one (the report
+ * that follows a synchronous execution's ahead message, a redelivered report) is answered
+ * without a statement: a final state is final, so that statement could only be a no-op.
+ */
+const REMEMBERED_ENDINGS = 20_000;
 
 export class ExecutionFinisher {
   private readonly writer: CoalescingBatcher<Ending, ExecutionRow | null>;
+  /** Insertion order is age: the oldest is forgotten first. */
+  private readonly ended = new Set<number>();
 
   constructor(
     private readonly store: ExecutionStore,
@@ -53,13 +61,25 @@ export class ExecutionFinisher {
 
   /** Returns the row when this call wrote the final state, null when it was already final. */
   async finish(executionId: number, fields: FinalFields, audits: readonly FinishAudit[], actor = 'system'): Promise<ExecutionRow | null> {
-    return this.writer.submit({ executionId, fields, audits, actor });
+    return this.submit({ executionId, fields, audits, actor });
   }
 
   /** Returns the rows this call ended; those already final are left out. */
   async finishMany(endings: readonly Ending[]): Promise<ExecutionRow[]> {
-    const rows = await Promise.all(endings.map((ending) => this.writer.submit(ending)));
+    const rows = await Promise.all(endings.map((ending) => this.submit(ending)));
     return rows.filter((row): row is ExecutionRow => row !== null);
+  }
+
+  private async submit(ending: Ending): Promise<ExecutionRow | null> {
+    if (this.ended.has(ending.executionId)) return null;
+    const row = await this.writer.submit(ending);
+    if (row) this.remember(row.id);
+    return row;
+  }
+
+  private remember(executionId: number): void {
+    this.ended.add(executionId);
+    if (this.ended.size > REMEMBERED_ENDINGS) this.ended.delete(this.ended.values().next().value!);
   }
 
   /** One statement for every ending submitted together, then one Redis round trip for their notifications. */

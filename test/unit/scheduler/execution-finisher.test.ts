@@ -71,6 +71,30 @@ describe('execution finisher (real PostgreSQL and Redis)', function () {
     assert.equal(await redis.zcard(slots), 0, 'both slots released');
   });
 
+  it('answers a second ending of an execution it ended itself without a statement; others still go to the database', async () => {
+    let statements = 0;
+    class CountingStore extends ExecutionStore {
+      override async finalizeMany(...args: Parameters<ExecutionStore['finalizeMany']>) {
+        statements++;
+        return super.finalizeMany(...args);
+      }
+    }
+    const own = new ExecutionFinisher(new CountingStore(system.db), redis, keys, pino({ level: 'silent' }));
+    const late = { status: 'failed' as const, error: { code: 'late', message: 'too late' } };
+    const id = await queued(false);
+    assert.ok(await own.finish(id, { status: 'completed', output: 1 }, []));
+    assert.equal(statements, 1);
+    assert.equal(await own.finish(id, late, []), null);
+    assert.deepEqual(await own.finishMany([{ executionId: id, fields: late, audits: [] }]), []);
+    assert.equal(statements, 1, 'no statement for an ending already written here');
+    // Ended by another process (here: another finisher): the database decides, and keeps the first.
+    const other = await queued(false);
+    assert.ok(await finisher.finish(other, { status: 'completed', output: 2 }, []));
+    assert.equal(await own.finish(other, late, []), null);
+    assert.equal(statements, 2);
+    assert.equal((await store.getById(other))!.status, 'completed');
+  });
+
   it('writes a final state once: a second ending of the same execution changes nothing and notifies nobody', async () => {
     const id = await queued(true);
     notices.length = 0;
