@@ -5,7 +5,8 @@
 // scheduler's handling is idempotent, so a report repeated after a hiccup changes nothing.
 // The ending of an execution a synchronous caller waits for is also published at once on
 // the results-ahead channel: the scheduler persists it from there without waiting for the
-// report job's hop, and the report that follows finds it already written.
+// report job's hop. When a scheduler heard that publish, the report is only a backup and
+// waits a while to share one job with others (see AHEAD_REPORT_DELAY_MS).
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { MAX_MESSAGES_PER_REPORT, nodeMessageSchema, QUEUES, type NodeMessage, type NodeReport } from '../../shared/execution/protocol.ts';
@@ -23,6 +24,16 @@ const REPORT_JOB_OPTIONS = {
   removeOnFail: { age: 7 * 86_400 },
 } as const;
 
+/**
+ * How long the report of an ending a scheduler already heard ahead may wait for others to
+ * travel with. The scheduler persists the ending from the ahead message; the report is a
+ * backup (and the exec job's return value holds the message durably for the sweeper), so
+ * at a synchronous caller's pace one report job a second replaces one per execution, and
+ * with it the report's pickup and handling in the scheduler. An ending nobody heard
+ * (PUBLISH reached no subscriber) is reported at once.
+ */
+export const AHEAD_REPORT_DELAY_MS = 1000;
+
 /** Reports being added at once. */
 const REPORTS_IN_FLIGHT = 2;
 /**
@@ -39,11 +50,15 @@ const REPORT_INTERVAL_MS = 20;
 export class ResultsPublisher {
   private readonly queue: Queue;
   private readonly batcher: CoalescingBatcher<NodeMessage, void>;
+  /** Endings already heard ahead, waiting to be reported together. */
+  private deferred: { message: NodeMessage; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private deferTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly connection: Redis,
     prefix: string,
     private readonly aheadChannel: string,
+    private readonly aheadReportDelayMs = AHEAD_REPORT_DELAY_MS,
   ) {
     this.queue = new Queue(QUEUES.results, { connection, prefix });
     this.batcher = new CoalescingBatcher((messages) => this.report(messages), {
@@ -54,19 +69,32 @@ export class ResultsPublisher {
   }
 
   /**
-   * Resolves once the message is in Redis, in a report. With `ahead` it is also published
-   * on the results-ahead channel at once, best effort: the report carries it durably.
+   * Resolves once the message is in Redis, in a report. With `ahead` it is first published
+   * on the results-ahead channel, best effort: if a scheduler heard it, the report may wait
+   * up to AHEAD_REPORT_DELAY_MS to share a job with others.
    */
   async send(message: NodeMessage, options: { readonly ahead?: boolean } = {}): Promise<void> {
     // Our own output, checked anyway: the scheduler drops what does not parse.
     const checked = nodeMessageSchema.parse(message);
-    if (options.ahead) this.connection.publish(this.aheadChannel, JSON.stringify(checked)).catch(() => undefined);
-    return this.batcher.submit(checked);
+    if (!options.ahead) return this.batcher.submit(checked);
+    const heard = await this.connection.publish(this.aheadChannel, JSON.stringify(checked)).catch(() => 0);
+    if (heard === 0) return this.batcher.submit(checked);
+    return new Promise<void>((resolve, reject) => {
+      this.deferred.push({ message: checked, resolve, reject });
+      this.deferTimer ??= setTimeout(() => this.reportDeferred(), this.aheadReportDelayMs);
+    });
   }
 
   async close(): Promise<void> {
+    this.reportDeferred();
     await this.batcher.idle();
     await this.queue.close();
+  }
+
+  private reportDeferred(): void {
+    if (this.deferTimer) clearTimeout(this.deferTimer);
+    this.deferTimer = null;
+    for (const { message, resolve, reject } of this.deferred.splice(0)) this.batcher.submit(message).then(resolve, reject);
   }
 
   private async report(messages: NodeMessage[]): Promise<void[]> {

@@ -96,14 +96,39 @@ describe('ResultsPublisher (real Redis)', function () {
     const heard: unknown[] = [];
     listener.on('message', (_channel: string, text: string) => heard.push(JSON.parse(text)));
     await listener.subscribe(`${prefix}:chan:results-ahead`);
+    const delayed = new ResultsPublisher(connection, prefix, `${prefix}:chan:results-ahead`, 300);
     try {
       const awaited = finished(21);
-      await publisher.send(awaited, { ahead: true });
-      await publisher.send(finished(22));
-      await assert.rejects(publisher.send({ ...finished(23), executionId: -1 }, { ahead: true }));
+      const sent = delayed.send(awaited, { ahead: true });
+      await delayed.send(finished(22));
+      await assert.rejects(delayed.send({ ...finished(23), executionId: -1 }, { ahead: true }));
       await sleep(50);
       assert.deepEqual(heard, [awaited], 'only the message sent ahead, once');
-      assert.deepEqual((await reports()).flatMap((r) => r.messages).map((m) => m.executionId), [21, 22], 'both reported');
+      // A scheduler heard it: its report is a backup and waits to travel with others.
+      assert.deepEqual((await reports()).flatMap((r) => r.messages).map((m) => m.executionId), [22], 'the heard ending is not reported yet');
+      await sent;
+      assert.deepEqual((await reports()).flatMap((r) => r.messages).map((m) => m.executionId), [22, 21], 'then it is');
+    } finally {
+      await delayed.close();
+      listener.disconnect();
+    }
+  });
+
+  it('reports an ending sent ahead at once when nobody heard it, and close() reports the ones still held back', async () => {
+    const delayed = new ResultsPublisher(connection, prefix, `${prefix}:chan:results-ahead`, 60_000);
+    await delayed.send(finished(31), { ahead: true });
+    assert.deepEqual((await reports()).flatMap((r) => r.messages).map((m) => m.executionId), [31], 'no subscriber: reported at once');
+
+    const listener = new Redis(TEST_REDIS_URL);
+    await listener.subscribe(`${prefix}:chan:results-ahead`);
+    try {
+      let reported = false;
+      const held = delayed.send(finished(32), { ahead: true }).then(() => (reported = true));
+      await sleep(50);
+      assert.equal(reported, false, 'heard: held back');
+      await delayed.close();
+      await held;
+      assert.deepEqual((await reports()).flatMap((r) => r.messages).map((m) => m.executionId), [31, 32], 'close() reported it');
     } finally {
       listener.disconnect();
     }
