@@ -144,7 +144,11 @@ export class AuditRecorder implements Closable {
           } else backlog = false;
           continue;
         }
-        const batch: ParsedBatch = await (prefetched ?? this.readParsed(drained > 0 ? 0 : this.options.blockMs));
+        // A full outbox batch means more are waiting: straight back to the outbox. Otherwise
+        // the outbox is drained and the stream read may wait for entries: outbox events
+        // arriving meanwhile wait up to blockMs and are then recorded together, rather than
+        // a transaction each (at a synchronous caller's pace, that was most of our CPU).
+        const batch: ParsedBatch = await (prefetched ?? this.readParsed(drained >= this.options.batchSize ? 0 : this.options.blockMs));
         if (batch.ids.length > 0) {
           batch.prepared ??= this.prepare(batch.events, this.heads);
           // Read the next entries now; parse and chain them while PostgreSQL inserts this batch.
