@@ -280,6 +280,7 @@ export const benchEnvSchema = z.object({
   BENCH_PIPELINE_EXECUTIONS: positiveInt.max(1_000_000).default(20_000),
   BENCH_PIPELINE_SYNC_SAMPLES: positiveInt.max(100_000).default(300),
   BENCH_PIPELINE_KILL_SAMPLES: positiveInt.max(10_000).default(50),
+  BENCH_PIPELINE_WARMUP_EXECUTIONS: z.coerce.number().int().min(0).max(1_000_000).default(3000),
   BENCH_NODE_EXECUTIONS: positiveInt.max(1_000_000).default(10_000),
   BENCH_ANCHOR_SAMPLES: positiveInt.max(10_000).default(12),
   BENCH_ANCHOR_RECORDS: positiveInt.max(8_000_000).default(100_000),
@@ -292,6 +293,8 @@ export interface BenchSettings {
   readonly pipelineExecutions: number;
   readonly pipelineSyncSamples: number;
   readonly pipelineKillSamples: number;
+  /** Async executions run before anything is timed, so the processes' code is optimised (JIT) as in a long-running deployment. */
+  readonly pipelineWarmupExecutions: number;
   readonly nodeExecutions: number;
   readonly anchorSamples: number;
   readonly anchorRecords: number;
@@ -308,6 +311,7 @@ export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
     pipelineExecutions: e.BENCH_PIPELINE_EXECUTIONS,
     pipelineSyncSamples: e.BENCH_PIPELINE_SYNC_SAMPLES,
     pipelineKillSamples: e.BENCH_PIPELINE_KILL_SAMPLES,
+    pipelineWarmupExecutions: e.BENCH_PIPELINE_WARMUP_EXECUTIONS,
     nodeExecutions: e.BENCH_NODE_EXECUTIONS,
     anchorSamples: e.BENCH_ANCHOR_SAMPLES,
     anchorRecords: e.BENCH_ANCHOR_RECORDS,
