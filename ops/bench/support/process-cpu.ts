@@ -6,9 +6,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 /** Linux reports utime and stime in clock ticks of USER_HZ, 100 per second on every mainstream build. */
 const MS_PER_TICK = 10;
 
-/** utime + stime of one process in ms, or null if it cannot be read (gone, or not Linux). */
+/**
+ * utime + stime of one process in ms, with the CPU of its children that have exited and
+ * been waited for (cutime + cstime), or null if it cannot be read (gone, or not Linux).
+ * The children's share is what keeps a group honest when members come and go: a
+ * PostgreSQL backend that exits within a phase takes its CPU with it, but the postmaster's
+ * children total then holds it.
+ */
 export function processCpuMs(pid: number): number | null {
-  return statCpuMs(`/proc/${pid}/stat`);
+  return statCpuMs(`/proc/${pid}/stat`, true);
 }
 
 /** utime + stime of one thread of a process in ms (the main thread's id is the pid), or null. */
@@ -16,12 +22,13 @@ export function threadCpuMs(pid: number, tid: number): number | null {
   return statCpuMs(`/proc/${pid}/task/${tid}/stat`);
 }
 
-function statCpuMs(file: string): number | null {
+function statCpuMs(file: string, withExitedChildren = false): number | null {
   try {
     const stat = readFileSync(file, 'utf8');
     // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
+    const own = Number(fields[11]) + Number(fields[12]);
+    return (withExitedChildren ? own + Number(fields[13]) + Number(fields[14]) : own) * MS_PER_TICK;
   } catch {
     return null;
   }
