@@ -57,16 +57,20 @@ interface DispatchRow {
  */
 const DISPATCH_READ = preparedStatement(
   'intake-dispatch-read',
-  `WITH queued AS (
+  `WITH by_id AS MATERIALIZED (
+     -- By primary key first: planned with the status filter, the lookup went through the
+     -- agent's queued executions, all of them under a backlog.
+     SELECT * FROM executions WHERE id = ANY($1::bigint[])
+   ), queued AS (
      SELECT e.id, e.status, e.awaited, e.input, e.account_id, acc.halted AS account_halted,
             acc.halt_reason AS account_halt_reason, a.id AS agent_id, a.name AS agent_name, a.version AS agent_version,
             a.entry_code, a.config, a.permissions, a.swarm, a.status AS agent_status, a.halt_reason AS agent_halt_reason,
             al.executions_per_hour AS account_per_hour, al.executions_per_minute AS account_per_minute,
             al.concurrency AS account_concurrency, sl.executions_per_hour AS swarm_per_hour
-       FROM executions e JOIN agents a ON a.id = e.agent_id JOIN accounts acc ON acc.id = e.account_id
+       FROM by_id e JOIN agents a ON a.id = e.agent_id JOIN accounts acc ON acc.id = e.account_id
        LEFT JOIN rate_limits al ON al.account_id = e.account_id AND al.swarm = ''
        LEFT JOIN rate_limits sl ON sl.account_id = e.account_id AND sl.swarm = a.swarm
-      WHERE e.id = ANY($1::bigint[]) AND e.status = 'queued'
+      WHERE e.status = 'queued'
    ), contexts AS (
      SELECT agent_id, jsonb_object_agg(key, value) AS context
        FROM (SELECT c.agent_id, c.key, c.value,

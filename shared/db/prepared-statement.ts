@@ -24,6 +24,12 @@ export function preparedStatement(name: string, text: string): PreparedStatement
   return { name, text };
 }
 
+/** A declared statement by name (tests check the plans of the hot ones). */
+export function declaredStatement(name: string): PreparedStatement | undefined {
+  const text = declared.get(name);
+  return text === undefined ? undefined : { name, text };
+}
+
 /** Runs the statement on the DataSource's pool and answers its rows (of a RETURNING clause too). */
 export function queryPrepared<T>(db: DataSource, statement: PreparedStatement, values: readonly unknown[]): Promise<T[]> {
   // TypeORM's PostgresDriver keeps its node-postgres pool as `master`.

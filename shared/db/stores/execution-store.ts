@@ -110,6 +110,9 @@ function recordset(rows: readonly Record<string, string | number | boolean | nul
 }
 
 // The statements of every execution's path, prepared once per connection (prepared-statement.ts).
+// Rows are found by primary key through `id = ANY(ARRAY(SELECT id FROM v))`: planned from
+// the join alone (jsonb_to_recordset is estimated at 100 rows), PostgreSQL chose to scan
+// the table, or all unfinished executions, which under a backlog is every one of them.
 const CREATE_QUEUED = preparedStatement(
   'executions-create-queued',
   `WITH input AS (
@@ -140,7 +143,7 @@ const MARK_RUNNING = preparedStatement(
    ), updated AS (
      UPDATE executions e SET status = 'running', node_id = v.node_id, started_at = COALESCE(e.started_at, v.at), attempts = v.attempt
        FROM v
-      WHERE e.id = v.id AND e.finished_at IS NULL AND e.attempts < v.attempt
+      WHERE e.id = ANY(ARRAY(SELECT id FROM v)) AND e.id = v.id AND e.finished_at IS NULL AND e.attempts < v.attempt
      RETURNING e.id, e.account_id, e.agent_id, v.event, v.ord
    ), audited AS (
      INSERT INTO audit_outbox (event) SELECT ${OWNED_EVENT('updated.event')} FROM updated ORDER BY updated.ord
@@ -161,7 +164,7 @@ const FINALIZE = preparedStatement(
          node_id = COALESCE(v.node_id, e.node_id), duration_ms = v.duration_ms, finished_at = now(),
          started_at = COALESCE(e.started_at, v.started_at), attempts = GREATEST(e.attempts, COALESCE(v.attempt, 0))
        FROM v, executions before
-      WHERE e.id = v.id AND before.id = v.id AND e.finished_at IS NULL
+      WHERE e.id = ANY(ARRAY(SELECT id FROM v)) AND e.id = v.id AND before.id = v.id AND e.finished_at IS NULL
      RETURNING e.*, v.ord, v.events,
        CASE WHEN v.attempt IS NOT NULL AND before.attempts < v.attempt THEN v.start_event END AS start_event
    ), audited AS (
@@ -283,8 +286,10 @@ export class ExecutionStore {
    */
   async unfinished(statuses: readonly string[], olderThanMs: number, limit = 500, queuedBefore?: Date): Promise<ExecutionRow[]> {
     return (await this.db.query(
+      // The literal status list is executions_pending_idx's predicate, so the index applies.
       `SELECT ${COLUMNS} FROM executions
-        WHERE finished_at IS NULL AND status = ANY($1::text[]) AND queued_at < now() - make_interval(secs => $2)
+        WHERE status IN ('queued', 'dispatched', 'running') AND finished_at IS NULL AND status = ANY($1::text[])
+          AND queued_at < now() - make_interval(secs => $2)
           AND ($4::timestamptz IS NULL OR queued_at < $4)
         ORDER BY id LIMIT $3`,
       [statuses, olderThanMs / 1000, limit, queuedBefore ?? null],
