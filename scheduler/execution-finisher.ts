@@ -70,6 +70,11 @@ export class ExecutionFinisher {
     return rows.filter((row): row is ExecutionRow => row !== null);
   }
 
+  /** Whether this process wrote the execution's final state (among the last REMEMBERED_ENDINGS). */
+  hasEnded(executionId: number): boolean {
+    return this.ended.has(executionId);
+  }
+
   private async submit(ending: Ending): Promise<ExecutionRow | null> {
     if (this.ended.has(ending.executionId)) return null;
     const row = await this.writer.submit(ending);

@@ -19,6 +19,7 @@ import { scriptPipeline } from '../../shared/redis/scripts/index.ts';
 import { preparedStatement, queryPrepared } from '../../shared/db/prepared-statement.ts';
 import type { Closable } from '../../shared/process/lifecycle.ts';
 import type { Ending, ExecutionFinisher } from '../execution-finisher.ts';
+import { DispatchMarks } from './dispatch-marks.ts';
 
 /** Slots expire on their own after the run's time limit plus this, should a release be lost. */
 const SLOT_GRACE_MS = 5 * 60 * 1000;
@@ -103,19 +104,27 @@ export interface IntakeDeps {
 const INTAKE_CONCURRENCY = 8;
 
 export function startIntakeConsumer(deps: IntakeDeps): Closable {
-  return startQueueConsumer<IntakeJob>(deps.config, { name: 'intake', queue: QUEUES.intake, concurrency: INTAKE_CONCURRENCY, log: deps.log }, (job) =>
-    dispatchBatch(deps, job),
+  const marks = new DispatchMarks(deps.executions, (id) => deps.finisher.hasEnded(id), deps.log);
+  const consumer = startQueueConsumer<IntakeJob>(deps.config, { name: 'intake', queue: QUEUES.intake, concurrency: INTAKE_CONCURRENCY, log: deps.log }, (job) =>
+    dispatchBatch(deps, marks, job),
   );
+  return {
+    name: consumer.name,
+    async close() {
+      await consumer.close();
+      await marks.flush();
+    },
+  };
 }
 
 /**
  * Dispatches one intake job's executions: one read of them all (with their agents,
  * accounts, limits and context stores), refusals ended in one write, one Redis round trip
- * for every rate limit slot, one write marking the rest dispatched,
+ * for every rate limit slot, the rest marked dispatched shortly after (DispatchMarks),
  * and one bulk add to the pool queues. Executions no longer queued are skipped
  * (redelivered or swept twice), so running a job again changes nothing.
  */
-async function dispatchBatch(deps: IntakeDeps, job: Job<IntakeJob>): Promise<void> {
+async function dispatchBatch(deps: IntakeDeps, marks: DispatchMarks, job: Job<IntakeJob>): Promise<void> {
   const { executionIds } = intakeJobSchema.parse(job.data);
   const rows = await queryPrepared<DispatchRow>(deps.db, DISPATCH_READ, [executionIds, MAX_CONTEXT_SNAPSHOT_BYTES]);
   if (rows.length === 0) return;
@@ -152,10 +161,11 @@ async function dispatchBatch(deps: IntakeDeps, job: Job<IntakeJob>): Promise<voi
   });
 
   // The jobs go out before their executions are marked dispatched, so the mark is not on
-  // the way to the run. A crash in between leaves them queued with a job: the sweeper's
-  // second dispatch then adds nothing (same job id) and the slot is already theirs. The
-  // mark only moves executions still queued, so one the node already reported is not
-  // set back.
+  // the way to the run; the mark itself is written shortly after, in batches, and not at
+  // all for executions that ended meanwhile (dispatch-marks.ts). A crash in between leaves
+  // them queued with a job: the sweeper's second dispatch then adds nothing (same job id)
+  // and the slot is already theirs. The mark only moves executions still queued, so one
+  // the node already reported is not set back.
   const dispatchedAt = new Date().toISOString();
   await Promise.all([
     ...EXEC_POOLS.map(async (pool) => {
@@ -166,7 +176,7 @@ async function dispatchBatch(deps: IntakeDeps, job: Job<IntakeJob>): Promise<voi
     }),
     deps.finisher.finishMany(limited),
   ]);
-  await deps.executions.markDispatchedMany(granted.map(({ row, pool }) => ({ id: row.id, pool })));
+  marks.add(granted.map(({ row, pool }) => ({ id: row.id, pool })));
   if (refusals.length + limited.length > 0) deps.log.info({ refused: refusals.length, rateLimited: limited.length }, 'executions not run');
   deps.log.debug({ dispatched: granted.length }, 'executions dispatched');
 }
