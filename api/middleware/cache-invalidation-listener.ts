@@ -24,15 +24,8 @@ export async function listenForInvalidations(
     if (channel === keys.keyRevokedChannel) {
       if (message === FLUSH_ALL) caches.authenticator.flush();
       else caches.authenticator.invalidate(message);
-    } else if (channel === keys.agentChangedChannel) {
-      const id = Number(message);
-      if (Number.isSafeInteger(id)) caches.agents.invalidate(id);
-      else caches.agents.flush();
-    } else if (channel === keys.accountHaltChangedChannel) {
-      const id = Number(message);
-      if (Number.isSafeInteger(id)) caches.accountHalts.invalidate(id);
-      else caches.accountHalts.flush();
-    }
+    } else if (channel === keys.agentChangedChannel) evictById(caches.agents, message);
+    else if (channel === keys.accountHaltChangedChannel) evictById(caches.accountHalts, message);
   });
   subscriber.on('ready', () => {
     flush();
@@ -41,4 +34,11 @@ export async function listenForInvalidations(
   // A connection that drops can miss messages: stop trusting the caches immediately.
   subscriber.on('close', flush);
   await subscriber.subscribe(keys.keyRevokedChannel, keys.agentChangedChannel, keys.accountHaltChangedChannel);
+}
+
+/** A message naming an id evicts it; anything else flushes the cache rather than trusting it. */
+function evictById(cache: { invalidate(id: number): void; flush(): void }, message: string): void {
+  const id = Number(message);
+  if (Number.isSafeInteger(id)) cache.invalidate(id);
+  else cache.flush();
 }

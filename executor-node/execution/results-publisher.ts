@@ -10,6 +10,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { MAX_MESSAGES_PER_REPORT, nodeMessageSchema, QUEUES, type NodeMessage, type NodeReport } from '../../shared/execution/protocol.ts';
+import { HeldBatch } from '../../shared/process/held-batch.ts';
 import { CoalescingBatcher } from '../../shared/process/coalescing-batcher.ts';
 
 /**
@@ -51,20 +52,22 @@ export class ResultsPublisher {
   private readonly queue: Queue;
   private readonly batcher: CoalescingBatcher<NodeMessage, void>;
   /** Endings already heard ahead, waiting to be reported together. */
-  private deferred: { message: NodeMessage; resolve: () => void; reject: (err: unknown) => void }[] = [];
-  private deferTimer: NodeJS.Timeout | null = null;
+  private readonly heardAhead: HeldBatch<NodeMessage>;
 
   constructor(
     private readonly connection: Redis,
     prefix: string,
     private readonly aheadChannel: string,
-    private readonly aheadReportDelayMs = AHEAD_REPORT_DELAY_MS,
+    aheadReportDelayMs = AHEAD_REPORT_DELAY_MS,
   ) {
     this.queue = new Queue(QUEUES.results, { connection, prefix });
     this.batcher = new CoalescingBatcher((messages) => this.report(messages), {
       maxBatch: MAX_MESSAGES_PER_REPORT,
       maxInFlight: REPORTS_IN_FLIGHT,
       minIntervalMs: REPORT_INTERVAL_MS,
+    });
+    this.heardAhead = new HeldBatch(aheadReportDelayMs, async (messages) => {
+      await Promise.all(messages.map((message) => this.batcher.submit(message)));
     });
   }
 
@@ -78,23 +81,13 @@ export class ResultsPublisher {
     const checked = nodeMessageSchema.parse(message);
     if (!options.ahead) return this.batcher.submit(checked);
     const heard = await this.connection.publish(this.aheadChannel, JSON.stringify(checked)).catch(() => 0);
-    if (heard === 0) return this.batcher.submit(checked);
-    return new Promise<void>((resolve, reject) => {
-      this.deferred.push({ message: checked, resolve, reject });
-      this.deferTimer ??= setTimeout(() => this.reportDeferred(), this.aheadReportDelayMs);
-    });
+    return heard === 0 ? this.batcher.submit(checked) : this.heardAhead.add([checked]);
   }
 
   async close(): Promise<void> {
-    this.reportDeferred();
+    await this.heardAhead.flush().catch(() => undefined);
     await this.batcher.idle();
     await this.queue.close();
-  }
-
-  private reportDeferred(): void {
-    if (this.deferTimer) clearTimeout(this.deferTimer);
-    this.deferTimer = null;
-    for (const { message, resolve, reject } of this.deferred.splice(0)) this.batcher.submit(message).then(resolve, reject);
   }
 
   private async report(messages: NodeMessage[]): Promise<void[]> {

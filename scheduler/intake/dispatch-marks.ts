@@ -12,6 +12,7 @@
 // same slot).
 import type { ExecutionStore } from '../../shared/db/stores/execution-store.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { HeldBatch } from '../../shared/process/held-batch.ts';
 
 export const MARK_DELAY_MS = 50;
 
@@ -21,38 +22,32 @@ export interface DispatchMark {
 }
 
 export class DispatchMarks {
-  private pending: DispatchMark[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  /** Marks are written one batch after another. */
-  private writing: Promise<void> = Promise.resolve();
+  private readonly batch: HeldBatch<DispatchMark>;
 
   constructor(
-    private readonly store: Pick<ExecutionStore, 'markDispatchedMany'>,
+    store: Pick<ExecutionStore, 'markDispatchedMany'>,
     /** Whether this process already wrote the execution's final state. */
-    private readonly ended: (executionId: number) => boolean,
-    private readonly log: Logger,
-    private readonly delayMs = MARK_DELAY_MS,
-  ) {}
+    ended: (executionId: number) => boolean,
+    log: Logger,
+    delayMs = MARK_DELAY_MS,
+  ) {
+    this.batch = new HeldBatch(delayMs, async (marks) => {
+      const unended = marks.filter((mark) => !ended(mark.id));
+      if (unended.length === 0) return;
+      try {
+        await store.markDispatchedMany(unended);
+      } catch (err) {
+        log.warn({ err, executions: unended.length }, 'dispatch marks not written; the executions stay queued until the sweeper looks');
+      }
+    });
+  }
 
   add(marks: readonly DispatchMark[]): void {
-    if (marks.length === 0) return;
-    this.pending.push(...marks);
-    this.timer ??= setTimeout(() => void this.flush(), this.delayMs);
+    void this.batch.add(marks);
   }
 
   /** Writes what is pending now; resolves once every mark added before the call is written (or given up). */
   flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    const batch = this.pending.splice(0).filter((mark) => !this.ended(mark.id));
-    this.writing = this.writing.then(async () => {
-      if (batch.length === 0) return;
-      try {
-        await this.store.markDispatchedMany(batch);
-      } catch (err) {
-        this.log.warn({ err, executions: batch.length }, 'dispatch marks not written; the executions stay queued until the sweeper looks');
-      }
-    });
-    return this.writing;
+    return this.batch.flush();
   }
 }

@@ -27,7 +27,7 @@ export class KillSwitch {
    * rather than after: termination does not wait for the database.
    */
   async haltAgent(accountId: number, agentId: number, reason: string, actor: string, options: { ownershipChecked?: boolean } = {}): Promise<AgentRow | null> {
-    const signal = () => this.mirrorAndSignal(this.keys.agentHaltKey(agentId), reason, { scope: 'agent', agentId, reason });
+    const signal = () => this.mirrorAndSignal(this.redis.pipeline(), this.keys.agentHaltKey(agentId), reason, { scope: 'agent', agentId, reason }).exec();
     if (options.ownershipChecked) {
       const [row] = await Promise.all([this.writeAgentHalt(accountId, agentId, reason, actor), signal()]);
       return row;
@@ -58,14 +58,15 @@ export class KillSwitch {
         auditEvent({ accountId, actor, actionType: halted ? 'halt' : 'resume', description: `account ${halted ? 'halted' : 'resumed'}: ${reason}` }),
       ]);
     });
+    const pipeline = this.redis.pipeline();
+    if (halted) this.mirrorAndSignal(pipeline, this.keys.accountHaltKey(accountId), reason, { scope: 'account', accountId, reason });
+    else pipeline.del(this.keys.accountHaltKey(accountId));
     // api processes cache the mirror (api/agents/account-halt-cache.ts): tell them either way.
-    const changed = (pipeline: ChainableCommander) => pipeline.publish(this.keys.accountHaltChangedChannel, String(accountId));
-    if (halted) await this.mirrorAndSignal(this.keys.accountHaltKey(accountId), reason, { scope: 'account', accountId, reason }, changed);
-    else await changed(this.redis.pipeline().del(this.keys.accountHaltKey(accountId))).exec();
+    await pipeline.publish(this.keys.accountHaltChangedChannel, String(accountId)).exec();
   }
 
-  private async mirrorAndSignal(key: string, reason: string, signal: KillSignal, also?: (pipeline: ChainableCommander) => ChainableCommander): Promise<void> {
-    const pipeline = this.redis.pipeline().set(key, reason).publish(this.keys.killChannel, JSON.stringify(signal));
-    await (also ? also(pipeline) : pipeline).exec();
+  /** Adds the Redis mirror of a halt and its kill signal to `pipeline`. */
+  private mirrorAndSignal(pipeline: ChainableCommander, key: string, reason: string, signal: KillSignal): ChainableCommander {
+    return pipeline.set(key, reason).publish(this.keys.killChannel, JSON.stringify(signal));
   }
 }
