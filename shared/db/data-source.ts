@@ -13,7 +13,20 @@ export interface DatabaseOptions {
   readonly url: string;
   readonly poolSize: number;
   readonly applicationName: string;
+  /**
+   * Sessions that only look rows up by key (the scheduler's): sequential scans are priced
+   * out (enable_seqscan off), so no statement of theirs scans a table while an index
+   * could answer. Their statements are prepared, and a prepared statement keeps the
+   * generic plan it was first given: planned against a young table (a few pages, or
+   * statistics that autovacuum has not refreshed, or never will where it is off), the
+   * final write hash-joined a scan of every execution, and kept doing so as the table
+   * grew. A statement with no usable index still runs; it is only planned last.
+   */
+  readonly keyedLookupsOnly?: boolean;
 }
+
+/** The session setting behind DatabaseOptions.keyedLookupsOnly, sent at connection start. */
+export const KEYED_LOOKUPS_ONLY_OPTIONS = '-c enable_seqscan=off';
 
 export function createDataSource(options: DatabaseOptions): DataSource {
   return new DataSource({
@@ -27,6 +40,7 @@ export function createDataSource(options: DatabaseOptions): DataSource {
     logging: false,
     poolSize: options.poolSize,
     applicationName: options.applicationName,
+    ...(options.keyedLookupsOnly ? { extra: { options: KEYED_LOOKUPS_ONLY_OPTIONS } } : {}),
   });
 }
 

@@ -6,7 +6,10 @@
 // statistics taken before the backlog built up.
 import assert from 'node:assert/strict';
 import '../../../../scheduler/intake/intake-consumer.ts';
+import '../../../../scheduler/recorder/chain-writer.ts';
 import '../../../../shared/db/stores/execution-store.ts';
+import type { DataSource } from 'typeorm';
+import { openDatabase } from '../../../../shared/db/data-source.ts';
 import { declaredStatement } from '../../../../shared/db/prepared-statement.ts';
 import { TestSystem } from '../../../helpers/test-system.ts';
 
@@ -17,10 +20,53 @@ interface PlanNode {
   Plans?: PlanNode[];
 }
 
-function scansOf(node: PlanNode, relation: string): PlanNode[] {
-  const own = node['Relation Name'] === relation && node['Node Type'].includes('Scan') ? [node] : [];
+/**
+ * The scans of `relation` in a plan, each with the index it reads: a bitmap heap scan
+ * reads the index of the bitmap index scan beneath it.
+ */
+function scansOf(node: PlanNode, relation: string | RegExp): PlanNode[] {
+  let own: PlanNode[] = [];
+  const name = node['Relation Name'];
+  const matches = name !== undefined && (typeof relation === 'string' ? name === relation : relation.test(name));
+  if (matches && node['Node Type'].includes('Scan')) {
+    const bitmap = node['Node Type'] === 'Bitmap Heap Scan' ? node.Plans?.find((child) => child['Node Type'] === 'Bitmap Index Scan') : undefined;
+    own = [bitmap ? { ...node, 'Index Name': bitmap['Index Name'] } : node];
+  }
   return [...own, ...(node.Plans ?? []).flatMap((child) => scansOf(child, relation))];
 }
+
+/** The plan a session gives a prepared statement once it settles on a generic plan: the scans of `relation` in it. */
+async function genericPlanScans(db: DataSource, statement: string, args: string, relation: string | RegExp): Promise<PlanNode[]> {
+  const found = declaredStatement(statement);
+  assert.ok(found, `${statement} is declared`);
+  const runner = db.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('BEGIN');
+    await runner.query(`SET LOCAL plan_cache_mode = force_generic_plan`);
+    await runner.query(`PREPARE plan_check AS ${found.text}`);
+    const [row] = (await runner.query(`EXPLAIN (FORMAT JSON) EXECUTE plan_check${args}`)) as { 'QUERY PLAN': [{ Plan: PlanNode }] }[];
+    return scansOf(row!['QUERY PLAN'][0].Plan, relation);
+  } finally {
+    // PREPARE is not transactional: the pooled connection must not keep it.
+    await runner.query('ROLLBACK').catch(() => undefined);
+    await runner.query('DEALLOCATE plan_check').catch(() => undefined);
+    await runner.release();
+  }
+}
+
+const executionScans = (db: DataSource, statement: string, args: string) => genericPlanScans(db, statement, args, 'executions');
+
+const byPrimaryKey = (scans: PlanNode[]) => {
+  assert.ok(scans.length > 0);
+  for (const scan of scans) assert.equal(scan['Index Name'], 'executions_pkey', `${scan['Node Type']} on executions via ${scan['Index Name'] ?? 'no index'}`);
+};
+
+/** Arguments for each hot statement, about the given executions. */
+const finalizeArgs = (id: number) => `('[{"ord":0,"id":${id},"status":"completed","violation_count":0,"was_terminated":false,"events":[]}]')`;
+const markRunningArgs = (id: number) => `('[{"ord":0,"id":${id},"node_id":"n","at":"2026-01-01T00:00:00Z","attempt":1,"event":{}}]')`;
+const markDispatchedArgs = (id: number) => `(ARRAY[${id}]::bigint[], ARRAY['standard'])`;
+const dispatchReadArgs = (a: number, b: number) => `(ARRAY[${a}, ${b}]::bigint[], 1000000)`;
 
 describe('hot statement plans under a backlog (real PostgreSQL)', function () {
   this.timeout(60_000);
@@ -47,43 +93,71 @@ describe('hot statement plans under a backlog (real PostgreSQL)', function () {
     await system?.stop();
   });
 
-  async function executionScans(statement: string, args: string): Promise<PlanNode[]> {
-    const found = declaredStatement(statement);
-    assert.ok(found, `${statement} is declared`);
-    const runner = system.db.createQueryRunner();
-    await runner.connect();
-    try {
-      await runner.query('BEGIN');
-      await runner.query(`SET LOCAL plan_cache_mode = force_generic_plan`);
-      await runner.query(`PREPARE plan_check AS ${found.text}`);
-      const [row] = (await runner.query(`EXPLAIN (FORMAT JSON) EXECUTE plan_check${args}`)) as { 'QUERY PLAN': [{ Plan: PlanNode }] }[];
-      return scansOf(row!['QUERY PLAN'][0].Plan, 'executions');
-    } finally {
-      // PREPARE is not transactional: the pooled connection must not keep it.
-      await runner.query('ROLLBACK').catch(() => undefined);
-      await runner.query('DEALLOCATE plan_check').catch(() => undefined);
-      await runner.release();
-    }
-  }
-
-  const byPrimaryKey = (scans: PlanNode[]) => {
-    assert.ok(scans.length > 0);
-    for (const scan of scans) assert.equal(scan['Index Name'], 'executions_pkey', `${scan['Node Type']} on executions via ${scan['Index Name'] ?? 'no index'}`);
-  };
-
   it('the final write', async () => {
-    byPrimaryKey(await executionScans('executions-finalize', `('[{"ord":0,"id":${queued[0]},"status":"completed","violation_count":0,"was_terminated":false,"events":[]}]')`));
+    byPrimaryKey(await executionScans(system.db, 'executions-finalize', finalizeArgs(queued[0]!)));
   });
 
   it('the running mark', async () => {
-    byPrimaryKey(await executionScans('executions-mark-running', `('[{"ord":0,"id":${queued[1]},"node_id":"n","at":"2026-01-01T00:00:00Z","attempt":1,"event":{}}]')`));
+    byPrimaryKey(await executionScans(system.db, 'executions-mark-running', markRunningArgs(queued[1]!)));
   });
 
   it('the dispatched mark', async () => {
-    byPrimaryKey(await executionScans('executions-mark-dispatched', `(ARRAY[${queued[2]}]::bigint[], ARRAY['standard'])`));
+    byPrimaryKey(await executionScans(system.db, 'executions-mark-dispatched', markDispatchedArgs(queued[2]!)));
   });
 
   it('the dispatch read', async () => {
-    byPrimaryKey(await executionScans('intake-dispatch-read', `(ARRAY[${queued[3]}, ${queued[4]}]::bigint[], 1000000)`));
+    byPrimaryKey(await executionScans(system.db, 'intake-dispatch-read', dispatchReadArgs(queued[3]!, queued[4]!)));
+  });
+});
+
+// A new deployment: the statements are prepared while the table holds a handful of rows
+// and has never been analysed, and that generic plan is kept however large the table grows
+// (until statistics change, which never happens where autovacuum is off). The scheduler's
+// sessions price sequential scans out (keyedLookupsOnly), so they plan lookups anyway.
+describe('hot statement plans on a young, never analysed table (real PostgreSQL)', function () {
+  this.timeout(60_000);
+  let system: TestSystem;
+  let keyed: DataSource;
+  let ids: number[];
+
+  before(async () => {
+    system = await TestSystem.create('young_plans');
+    const account = await system.createAccount('young');
+    const agent = await system.createAgent(account.id, 'new');
+    ids = [];
+    for (let i = 0; i < 4; i++) ids.push(await system.queueExecution(account.id, agent));
+    keyed = await openDatabase({ url: system.database.url, poolSize: 1, applicationName: 'tz-test-keyed', keyedLookupsOnly: true });
+  });
+
+  after(async () => {
+    await keyed?.destroy();
+    await system?.stop();
+  });
+
+  it('a default session plans the final write as a scan of every execution (why the scheduler does not use one)', async () => {
+    const scans = await executionScans(system.db, 'executions-finalize', finalizeArgs(ids[0]!));
+    assert.ok(
+      scans.some((scan) => scan['Node Type'] === 'Seq Scan'),
+      `expected a sequential scan, got ${scans.map((scan) => `${scan['Node Type']} ${scan['Index Name'] ?? ''}`).join(', ')}`,
+    );
+  });
+
+  it("the scheduler's sessions look every hot statement's executions up by primary key", async () => {
+    byPrimaryKey(await executionScans(keyed, 'executions-finalize', finalizeArgs(ids[0]!)));
+    byPrimaryKey(await executionScans(keyed, 'executions-mark-running', markRunningArgs(ids[1]!)));
+    byPrimaryKey(await executionScans(keyed, 'executions-mark-dispatched', markDispatchedArgs(ids[2]!)));
+    byPrimaryKey(await executionScans(keyed, 'intake-dispatch-read', dispatchReadArgs(ids[2]!, ids[3]!)));
+  });
+
+  it("the recorder's duplicate check reads each partition's event index, not every record since its time bound", async () => {
+    // As the recorder runs it: in its transaction, with sequential scans off.
+    const scans = await genericPlanScans(keyed, 'chain-recorded-event-ids', `('{a,b,c}', now() - interval '1 hour')`, /^audit_records_\d{4}_\d{2}$/);
+    assert.ok(scans.length > 0);
+    for (const scan of scans) assert.match(scan['Index Name'] ?? 'no index', /_event_id_recorded_at_idx$/, `${scan['Node Type']} on ${scan['Relation Name']}`);
+  });
+
+  it('such a session has sequential scans off', async () => {
+    const [row] = (await keyed.query(`SHOW enable_seqscan`)) as { enable_seqscan: string }[];
+    assert.equal(row!.enable_seqscan, 'off');
   });
 });
