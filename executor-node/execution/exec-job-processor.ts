@@ -4,9 +4,10 @@
 // produces leaves through Redis (results queue, audit stream, progress channel).
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { execJobSchema, type ExecJob, type NodeMessage } from '../../shared/execution/protocol.ts';
+import { execJobSchema, type ExecJob, type NodeMessage, type ProgressFrame } from '../../shared/execution/protocol.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { RedisKeys } from '../../shared/redis/keys.ts';
+import { scripts } from '../../shared/redis/scripts/index.ts';
 import type { SandboxPool } from '../sandbox/sandbox-pool.ts';
 import type { ContextReader } from '../sandbox/sandbox-request.ts';
 import type { JsonValue } from '../sandbox/sandbox-result.ts';
@@ -19,6 +20,10 @@ import type { RunningExecution, RunningExecutions } from './running-executions.t
 export interface ExecJobProcessorDeps {
   readonly nodeId: string;
   readonly pool: Pick<SandboxPool, 'run' | 'terminate'>;
+  /**
+   * The connection `progress` publishes on too: the `running` frame goes out on it with
+   * the halt check (startUnlessHalted), and one connection keeps an execution's frames in order.
+   */
   readonly redis: Redis;
   readonly keys: RedisKeys;
   readonly results: ResultsPublisher;
@@ -42,7 +47,11 @@ export const STARTED_REPORT_DELAY_MS = 25;
 export type ExecJobOutcome = Extract<NodeMessage, { type: 'finished' | 'refused' }>;
 
 export class ExecJobProcessor {
-  constructor(private readonly deps: ExecJobProcessorDeps) {}
+  private readonly startScript: ReturnType<typeof scripts>;
+
+  constructor(private readonly deps: ExecJobProcessorDeps) {
+    this.startScript = scripts(deps.redis);
+  }
 
   async process(job: Job, token: string | undefined): Promise<ExecJobOutcome> {
     const parsed = execJobSchema.safeParse(job.data);
@@ -61,7 +70,7 @@ export class ExecJobProcessor {
     // Registered before anything is awaited, so a kill arriving from here on finds it.
     const running = this.deps.running.add({ executionId, agentId, accountId, jobId: String(job.id) });
     try {
-      const refusal = await this.haltReason(exec);
+      const refusal = await this.startUnlessHalted(exec);
       if (refusal) {
         log.info({ reason: refusal }, 'execution refused: halted');
         return this.report({ type: 'refused', ...this.about(exec), reason: refusal }, exec.awaited, log);
@@ -84,14 +93,6 @@ export class ExecJobProcessor {
       startedSent = this.deps.results.send({ type: 'started', ...this.about(exec), at: startedAt.toISOString(), attempt: job.attemptsStarted });
       startedSent.catch(() => undefined);
     }, STARTED_REPORT_DELAY_MS);
-    this.deps.progress.publish(accountId, {
-      type: 'status',
-      executionId,
-      agentId,
-      status: 'running',
-      nodeId: this.deps.nodeId,
-      at: new Date().toISOString(),
-    });
     const audit = new ExecutionAudit({
       accountId,
       agentId,
@@ -159,13 +160,25 @@ export class ExecJobProcessor {
     throw new Error('the job lock was lost; another attempt owns this execution');
   }
 
-  private async haltReason(exec: ExecJob): Promise<'agent_halted' | 'account_halted' | null> {
-    const [agentHalt, accountHalt] = await this.deps.redis.mget(
-      this.deps.keys.agentHaltKey(exec.agent.id),
-      this.deps.keys.accountHaltKey(exec.accountId),
+  /**
+   * Refuses the execution if its agent or account is halted; otherwise publishes its
+   * `running` frame for live progress. One script, so one round trip before the run.
+   */
+  private async startUnlessHalted(exec: ExecJob): Promise<'agent_halted' | 'account_halted' | null> {
+    const running: ProgressFrame = {
+      type: 'status',
+      executionId: exec.executionId,
+      agentId: exec.agent.id,
+      status: 'running',
+      nodeId: this.deps.nodeId,
+      at: new Date().toISOString(),
+    };
+    const refusal = await this.startScript(
+      'start-unless-halted-2',
+      [this.deps.keys.agentHaltKey(exec.agent.id), this.deps.keys.accountHaltKey(exec.accountId)],
+      [this.deps.keys.progressChannel(exec.accountId), JSON.stringify(running)],
     );
-    if (accountHalt !== null) return 'account_halted';
-    if (agentHalt !== null) return 'agent_halted';
+    if (refusal === 'account_halted' || refusal === 'agent_halted') return refusal;
     return null;
   }
 

@@ -7,7 +7,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export const SCRIPTS = ['renew-lease-1', 'release-lease-1', 'acquire-execution-slot-3'] as const;
+export const SCRIPTS = ['renew-lease-1', 'release-lease-1', 'acquire-execution-slot-3', 'start-unless-halted-2'] as const;
 export type ScriptName = (typeof SCRIPTS)[number];
 
 const sources = new Map<ScriptName, { lua: string; numberOfKeys: number }>(
