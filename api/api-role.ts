@@ -72,7 +72,7 @@ export async function startApiRole({ config, log, db, redis }: ApiRoleDeps): Pro
   const queueConnection = bullConnection(config, 'api-queues');
   const intake = intakeQueue(config, queueConnection);
   const executions = new ExecutionStore(db);
-  const executionIntake = new ExecutionIntake(executions, intake, log.child({ part: 'execution-intake' }));
+  const executionIntake = new ExecutionIntake(executions, intake, { redis: queueConnection, key: keys.intakeFastLane }, log.child({ part: 'execution-intake' }));
   const agentEvents = new RedisAgentEvents(redis, keys, agentCache);
   const app = buildApp({
     log,

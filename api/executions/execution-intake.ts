@@ -1,9 +1,14 @@
 // Queues executions for the scheduler. Requests arriving together are written together:
 // one statement inserts their rows and audit events, one intake job carries their ids
 // (CoalescingBatcher: at rest each request goes alone and at once; while submissions
-// stream in, a batch goes every STREAM_SPACING_MS). If the enqueue is lost (crash, Redis
-// down), the rows stay queued and the scheduler's sweeper enqueues them again.
+// stream in, a batch goes every STREAM_SPACING_MS). A batch holding an execution a
+// synchronous caller waits for takes the fast lane instead: one list push that a
+// scheduler pops directly (scheduler/intake/intake-fast-lane.ts), where a job costs
+// seven round trips (add, the worker's fetches, completion), each a process woken up. If
+// the enqueue is lost (crash, Redis down, a scheduler dying with a popped batch), the rows
+// stay queued and the scheduler's sweeper enqueues them again.
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { ExecutionRow, ExecutionStore, QueuedExecution } from '../../shared/db/stores/execution-store.ts';
 import { MAX_EXECUTIONS_PER_INTAKE_JOB, type IntakeJob } from '../../shared/execution/queues.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -25,6 +30,8 @@ export class ExecutionIntake {
   constructor(
     private readonly executions: ExecutionStore,
     private readonly intake: Queue<IntakeJob>,
+    /** Pushes to the fast lane (a command connection) and the lane's key. */
+    private readonly fastLane: { readonly redis: Redis; readonly key: string },
     private readonly log: Logger,
   ) {
     this.batcher = new CoalescingBatcher((items) => this.queueBatch(items), {
@@ -46,7 +53,11 @@ export class ExecutionIntake {
 
   private async queueBatch(items: QueuedExecution[]): Promise<ExecutionRow[]> {
     const rows = await this.executions.createQueuedMany(items);
-    await this.intake.add('intake', { executionIds: rows.map((r) => r.id) }).catch((err: unknown) => {
+    const job: IntakeJob = { executionIds: rows.map((r) => r.id) };
+    const enqueued = items.some((item) => item.awaited)
+      ? this.fastLane.redis.lpush(this.fastLane.key, JSON.stringify(job))
+      : this.intake.add('intake', job);
+    await enqueued.catch((err: unknown) => {
       this.log.warn({ err, executions: rows.length }, 'intake enqueue failed; the sweeper will enqueue these executions');
     });
     return rows;

@@ -2,7 +2,7 @@
 // accounts, takes a rate-limit slot (swarm per hour, account per minute, agent
 // concurrency) atomically per execution, and routes each execution, with everything an
 // executor node needs to run it, to its pool's queue. Works a batch at a time.
-import type { Job, Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../shared/config.ts';
@@ -12,6 +12,7 @@ import type { AgentScope } from '../../shared/permissions/agent-scopes.ts';
 import type { ExecutionStore } from '../../shared/db/stores/execution-store.ts';
 import { EXEC_POOLS, execJobSchema, MAX_CONTEXT_SNAPSHOT_BYTES, QUEUES, type ExecJob, type ExecPool } from '../../shared/execution/protocol.ts';
 import { executionJobId, intakeJobSchema, startQueueConsumer, type IntakeJob } from '../../shared/execution/queues.ts';
+import { startIntakeFastLane } from './intake-fast-lane.ts';
 import { effectiveLimits, slotDecision, type EffectiveLimits, type SlotDecision } from '../../shared/execution/rate-limits.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { RedisKeys } from '../../shared/redis/keys.ts';
@@ -97,35 +98,47 @@ export interface IntakeDeps {
   readonly executions: ExecutionStore;
   readonly finisher: ExecutionFinisher;
   readonly execQueues: Readonly<Record<ExecPool, Queue>>;
+  /** Where a fast-lane batch whose dispatch failed is queued for retries. */
+  readonly intake: Queue<IntakeJob>;
+  /** Pops the fast lane: a connection of its own. */
+  readonly fastLaneConnection: Redis;
   readonly log: Logger;
 }
 
-/** Intake jobs handled at once; each may carry many executions. */
+/** Intake jobs (and fast-lane batches) handled at once; each may carry many executions. */
 const INTAKE_CONCURRENCY = 8;
 
+/** Consumes both ways in: the intake queue and its fast lane (intake-fast-lane.ts). */
 export function startIntakeConsumer(deps: IntakeDeps): Closable {
   const marks = new DispatchMarks(deps.executions, (id) => deps.finisher.hasEnded(id), deps.log);
   const consumer = startQueueConsumer<IntakeJob>(deps.config, { name: 'intake', queue: QUEUES.intake, concurrency: INTAKE_CONCURRENCY, log: deps.log }, (job) =>
-    dispatchBatch(deps, marks, job),
+    dispatchBatch(deps, marks, intakeJobSchema.parse(job.data).executionIds),
   );
+  const fastLane = startIntakeFastLane({
+    connection: deps.fastLaneConnection,
+    key: deps.keys.intakeFastLane,
+    concurrency: INTAKE_CONCURRENCY,
+    dispatch: (executionIds) => dispatchBatch(deps, marks, executionIds),
+    retryLater: async (executionIds) => void (await deps.intake.add('intake', { executionIds })),
+    log: deps.log,
+  });
   return {
     name: consumer.name,
     async close() {
-      await consumer.close();
+      await Promise.all([consumer.close(), fastLane.close()]);
       await marks.flush();
     },
   };
 }
 
 /**
- * Dispatches one intake job's executions: one read of them all (with their agents,
+ * Dispatches one intake batch's executions: one read of them all (with their agents,
  * accounts, limits and context stores), refusals ended in one write, one Redis round trip
  * for every rate limit slot, the rest marked dispatched shortly after (DispatchMarks),
  * and one bulk add to the pool queues. Executions no longer queued are skipped
  * (redelivered or swept twice), so running a job again changes nothing.
  */
-async function dispatchBatch(deps: IntakeDeps, marks: DispatchMarks, job: Job<IntakeJob>): Promise<void> {
-  const { executionIds } = intakeJobSchema.parse(job.data);
+async function dispatchBatch(deps: IntakeDeps, marks: DispatchMarks, executionIds: readonly number[]): Promise<void> {
   const rows = await queryPrepared<DispatchRow>(deps.db, DISPATCH_READ, [executionIds, MAX_CONTEXT_SNAPSHOT_BYTES]);
   if (rows.length === 0) return;
   const contexts = new Map<number, Record<string, unknown>>();

@@ -28,6 +28,11 @@ export interface RedisKeys {
    * caller waits for, sent ahead of the durable report that carries it too.
    */
   readonly resultsAheadChannel: string;
+  /**
+   * List of intake batches (JSON IntakeJob) holding an execution a synchronous caller waits
+   * for: the api pushes, one scheduler pops each (scheduler/intake/intake-fast-lane.ts).
+   */
+  readonly intakeFastLane: string;
   /** Pub/sub: an account was halted or resumed (message: the account id); api processes evict their cached halt. */
   readonly accountHaltChangedChannel: string;
   /** Pub/sub: kill signals for executor nodes (JSON KillSignal). */
@@ -63,6 +68,7 @@ export function redisKeys(prefix: string): RedisKeys {
     progressPattern: `${prefix}:chan:progress:*`,
     executionDoneChannel: `${prefix}:chan:execution-done`,
     resultsAheadChannel: `${prefix}:chan:results-ahead`,
+    intakeFastLane: `${prefix}:intake-fast-lane`,
     killChannel: `${prefix}:chan:kill`,
     accountHaltChangedChannel: `${prefix}:chan:account-halt-changed`,
     agentHaltKey: (agentId: number) => `${prefix}:halt:agent:${agentId}`,

@@ -25,6 +25,7 @@ describe('redisKeys', () => {
       progressPattern: 'tz:chan:progress:*',
       executionDoneChannel: 'tz:chan:execution-done',
       resultsAheadChannel: 'tz:chan:results-ahead',
+      intakeFastLane: 'tz:intake-fast-lane',
       killChannel: 'tz:chan:kill',
       accountHaltChangedChannel: 'tz:chan:account-halt-changed',
       nodesKey: 'tz:nodes',
