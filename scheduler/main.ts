@@ -10,7 +10,12 @@ import { startSchedulerRole } from './scheduler-role.ts';
 try {
   const config = loadConfig();
   const log = createLogger(config, { role: 'scheduler' });
-  const db = await openDatabase({ url: requireDatabaseUrl(config), poolSize: config.dbPoolSize, applicationName: 'tz-scheduler', keyedLookupsOnly: true });
+  const db = await openDatabase({
+    url: requireDatabaseUrl(config),
+    poolSize: config.dbPoolSize,
+    applicationName: 'tz-scheduler',
+    keyedLookupsOnly: config.scheduler.keyedLookupsOnly,
+  });
   await assertSchemaCurrent(db);
   const redis = connectRedis(config.redis.url, 'scheduler');
   const scheduler = await startSchedulerRole({ config, log, db, redis });

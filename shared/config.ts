@@ -67,6 +67,8 @@ export const envSchema = z.object({
   AUDIT_STREAM_KEEPALIVE_MS: positiveInt.max(600_000).default(15_000),
   AUDIT_STREAM_MAX_AGE_MS: positiveInt.max(86_400_000).default(600_000),
   SCHEDULER_SWEEP_INTERVAL_MS: positiveInt.min(100).max(600_000).default(2000),
+  // 'off' for a pooler that refuses the `options` startup parameter (docs/operations.md).
+  SCHEDULER_DB_SEQSCAN: z.enum(['off', 'default'], { message: "must be 'off' or 'default'" }).default('off'),
   EXECUTE_WAIT_ALLOWANCE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   SANDBOX_POOL_SIZE: positiveInt.max(256).default(availableParallelism()),
   SANDBOX_TRUSTED_CIDRS: cidrList.default([]),
@@ -176,7 +178,11 @@ export interface Config {
     readonly streamKeepaliveMs: number;
     readonly streamMaxAgeMs: number;
   };
-  readonly scheduler: { readonly sweepIntervalMs: number };
+  readonly scheduler: {
+    readonly sweepIntervalMs: number;
+    /** Whether the scheduler's sessions price sequential scans out (DatabaseOptions.keyedLookupsOnly). */
+    readonly keyedLookupsOnly: boolean;
+  };
   /** How long a synchronous execute waits beyond the agent's time limit before answering 202. */
   readonly executeWaitAllowanceMs: number;
   readonly sandbox: SandboxSettings;
@@ -223,7 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       streamKeepaliveMs: e.AUDIT_STREAM_KEEPALIVE_MS,
       streamMaxAgeMs: e.AUDIT_STREAM_MAX_AGE_MS,
     },
-    scheduler: { sweepIntervalMs: e.SCHEDULER_SWEEP_INTERVAL_MS },
+    scheduler: { sweepIntervalMs: e.SCHEDULER_SWEEP_INTERVAL_MS, keyedLookupsOnly: e.SCHEDULER_DB_SEQSCAN === 'off' },
     executeWaitAllowanceMs: e.EXECUTE_WAIT_ALLOWANCE_MS,
     sandbox: {
       poolSize: e.SANDBOX_POOL_SIZE,
