@@ -43,8 +43,6 @@ export async function startExecutorRole({ config, log: rootLog, redis }: Executo
   const processor = new ExecJobProcessor({
     nodeId,
     pool,
-    redis,
-    keys,
     results,
     progress: new ProgressPublisher(redis, keys, log),
     audit,

@@ -51,18 +51,7 @@ export async function startSchedulerRole({ config, log, db, redis }: SchedulerRo
   });
   const parts: Closable[] = [
     resultsAhead,
-    startIntakeConsumer({
-      config,
-      db,
-      redis,
-      keys,
-      executions,
-      finisher,
-      execQueues,
-      intake,
-      fastLaneConnection: bullConnection(config, 'scheduler-intake-fast-lane'),
-      log: log.child({ part: 'intake' }),
-    }),
+    startIntakeConsumer({ config, db, redis, keys, executions, finisher, execQueues, intake, log: log.child({ part: 'intake' }) }),
     startResultsConsumer(resultsDeps),
     startExecutionSweeper({
       executions,

@@ -67,7 +67,7 @@ export const envSchema = z.object({
   AUDIT_STREAM_KEEPALIVE_MS: positiveInt.max(600_000).default(15_000),
   AUDIT_STREAM_MAX_AGE_MS: positiveInt.max(86_400_000).default(600_000),
   SCHEDULER_SWEEP_INTERVAL_MS: positiveInt.min(100).max(600_000).default(2000),
-  // 'off' for a pooler that refuses the `options` startup parameter (docs/operations.md).
+  // 'default' for a pooler that refuses the `options` startup parameter (docs/operations.md).
   SCHEDULER_DB_SEQSCAN: z.enum(['off', 'default'], { message: "must be 'off' or 'default'" }).default('off'),
   EXECUTE_WAIT_ALLOWANCE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   SANDBOX_POOL_SIZE: positiveInt.max(256).default(availableParallelism()),

@@ -3,11 +3,8 @@
 // A node has no database: everything the run needs came in the job, everything it
 // produces leaves through Redis (results queue, audit stream, progress channel).
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { execJobSchema, type ExecJob, type NodeMessage, type ProgressFrame } from '../../shared/execution/protocol.ts';
+import { execJobSchema, type ExecJob, type NodeMessage } from '../../shared/execution/protocol.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { RedisKeys } from '../../shared/redis/keys.ts';
-import { scripts } from '../../shared/redis/scripts/index.ts';
 import type { SandboxPool } from '../sandbox/sandbox-pool.ts';
 import type { ContextReader } from '../sandbox/sandbox-request.ts';
 import type { JsonValue } from '../sandbox/sandbox-result.ts';
@@ -20,12 +17,6 @@ import type { RunningExecution, RunningExecutions } from './running-executions.t
 export interface ExecJobProcessorDeps {
   readonly nodeId: string;
   readonly pool: Pick<SandboxPool, 'run' | 'terminate'>;
-  /**
-   * The connection `progress` publishes on too: the `running` frame goes out on it with
-   * the halt check (startUnlessHalted), and one connection keeps an execution's frames in order.
-   */
-  readonly redis: Redis;
-  readonly keys: RedisKeys;
   readonly results: ResultsPublisher;
   readonly progress: ProgressPublisher;
   readonly audit: AuditBuffer;
@@ -47,11 +38,7 @@ export const STARTED_REPORT_DELAY_MS = 25;
 export type ExecJobOutcome = Extract<NodeMessage, { type: 'finished' | 'refused' }>;
 
 export class ExecJobProcessor {
-  private readonly startScript: ReturnType<typeof scripts>;
-
-  constructor(private readonly deps: ExecJobProcessorDeps) {
-    this.startScript = scripts(deps.redis);
-  }
+  constructor(private readonly deps: ExecJobProcessorDeps) {}
 
   async process(job: Job, token: string | undefined): Promise<ExecJobOutcome> {
     const parsed = execJobSchema.safeParse(job.data);
@@ -70,7 +57,14 @@ export class ExecJobProcessor {
     // Registered before anything is awaited, so a kill arriving from here on finds it.
     const running = this.deps.running.add({ executionId, agentId, accountId, jobId: String(job.id) });
     try {
-      const refusal = await this.startUnlessHalted(exec);
+      const refusal = await this.deps.progress.publishRunningUnlessHalted(accountId, {
+        type: 'status',
+        executionId,
+        agentId,
+        status: 'running',
+        nodeId: this.deps.nodeId,
+        at: new Date().toISOString(),
+      });
       if (refusal) {
         log.info({ reason: refusal }, 'execution refused: halted');
         return this.report({ type: 'refused', ...this.about(exec), reason: refusal }, exec.awaited, log);
@@ -158,28 +152,6 @@ export class ExecJobProcessor {
     }
     log.warn('execution abandoned: its lock was lost and another attempt owns it');
     throw new Error('the job lock was lost; another attempt owns this execution');
-  }
-
-  /**
-   * Refuses the execution if its agent or account is halted; otherwise publishes its
-   * `running` frame for live progress. One script, so one round trip before the run.
-   */
-  private async startUnlessHalted(exec: ExecJob): Promise<'agent_halted' | 'account_halted' | null> {
-    const running: ProgressFrame = {
-      type: 'status',
-      executionId: exec.executionId,
-      agentId: exec.agent.id,
-      status: 'running',
-      nodeId: this.deps.nodeId,
-      at: new Date().toISOString(),
-    };
-    const refusal = await this.startScript(
-      'start-unless-halted-2',
-      [this.deps.keys.agentHaltKey(exec.agent.id), this.deps.keys.accountHaltKey(exec.accountId)],
-      [this.deps.keys.progressChannel(exec.accountId), JSON.stringify(running)],
-    );
-    if (refusal === 'account_halted' || refusal === 'agent_halted') return refusal;
-    return null;
   }
 
   private about(exec: ExecJob): Omit<Extract<NodeMessage, { type: 'refused' }>, 'type' | 'reason'> {

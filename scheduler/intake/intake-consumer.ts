@@ -11,8 +11,7 @@ import { SANDBOX_TEMPLATES } from '../../shared/sandbox-templates.ts';
 import type { AgentScope } from '../../shared/permissions/agent-scopes.ts';
 import type { ExecutionStore } from '../../shared/db/stores/execution-store.ts';
 import { EXEC_POOLS, execJobSchema, MAX_CONTEXT_SNAPSHOT_BYTES, QUEUES, type ExecJob, type ExecPool } from '../../shared/execution/protocol.ts';
-import { executionJobId, intakeJobSchema, startQueueConsumer, type IntakeJob } from '../../shared/execution/queues.ts';
-import { startIntakeFastLane } from './intake-fast-lane.ts';
+import { bullConnection, executionJobId, intakeJobSchema, startQueueConsumer, type IntakeJob } from '../../shared/execution/queues.ts';
 import { effectiveLimits, slotDecision, type EffectiveLimits, type SlotDecision } from '../../shared/execution/rate-limits.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { RedisKeys } from '../../shared/redis/keys.ts';
@@ -21,6 +20,7 @@ import { preparedStatement, queryPrepared } from '../../shared/db/prepared-state
 import type { Closable } from '../../shared/process/lifecycle.ts';
 import type { Ending, ExecutionFinisher } from '../execution-finisher.ts';
 import { DispatchMarks } from './dispatch-marks.ts';
+import { startIntakeFastLane } from './intake-fast-lane.ts';
 
 /** Slots expire on their own after the run's time limit plus this, should a release be lost. */
 const SLOT_GRACE_MS = 5 * 60 * 1000;
@@ -100,8 +100,6 @@ export interface IntakeDeps {
   readonly execQueues: Readonly<Record<ExecPool, Queue>>;
   /** Where a fast-lane batch whose dispatch failed is queued for retries. */
   readonly intake: Queue<IntakeJob>;
-  /** Pops the fast lane: a connection of its own. */
-  readonly fastLaneConnection: Redis;
   readonly log: Logger;
 }
 
@@ -115,7 +113,7 @@ export function startIntakeConsumer(deps: IntakeDeps): Closable {
     dispatchBatch(deps, marks, intakeJobSchema.parse(job.data).executionIds),
   );
   const fastLane = startIntakeFastLane({
-    connection: deps.fastLaneConnection,
+    connection: bullConnection(deps.config, 'scheduler-intake-fast-lane'),
     key: deps.keys.intakeFastLane,
     concurrency: INTAKE_CONCURRENCY,
     dispatch: (executionIds) => dispatchBatch(deps, marks, executionIds),

@@ -26,7 +26,7 @@ export interface DatabaseOptions {
 }
 
 /** The session setting behind DatabaseOptions.keyedLookupsOnly, sent at connection start. */
-export const KEYED_LOOKUPS_ONLY_OPTIONS = '-c enable_seqscan=off';
+const KEYED_LOOKUPS_ONLY_OPTIONS = '-c enable_seqscan=off';
 
 export function createDataSource(options: DatabaseOptions): DataSource {
   return new DataSource({
