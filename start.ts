@@ -57,7 +57,15 @@ try {
   }
   const redis = connectRedis(config.redis.url, 'all-in-one');
   parts.push({ name: 'redis', close: async () => void redis.disconnect() });
-  parts.push(await startSchedulerRole({ config, log, db, redis }));
+  // The scheduler's sessions price sequential scans out (see DatabaseOptions.keyedLookupsOnly),
+  // so its role gets its own pool; the embedded database has one session, which every role shares.
+  let schedulerDb = db;
+  if (config.databaseUrl && config.scheduler.keyedLookupsOnly) {
+    const keyed = await openDatabase({ url: databaseUrl, poolSize, applicationName: 'tz-all-in-one-scheduler', keyedLookupsOnly: true });
+    parts.push({ name: 'postgres (scheduler)', close: () => keyed.destroy() });
+    schedulerDb = keyed;
+  }
+  parts.push(await startSchedulerRole({ config, log, db: schedulerDb, redis }));
   // One process is the whole fleet here: unless EXECUTOR_POOLS says otherwise, its node
   // serves both pools, so STRICT agents (routed to the tee pool) run on a laptop too.
   const executorConfig = config.executor.poolsExplicit ? config : { ...config, executor: { ...config.executor, pools: [...EXEC_POOLS] } };

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startProcess, type RunningProcess } from '../helpers/processes.ts';
 import { HttpClient } from '../helpers/http-client.ts';
-import { createTestDatabase } from '../helpers/test-database.ts';
+import { createTestDatabase, querySuperuser } from '../helpers/test-database.ts';
 import { deleteRedisPrefix, testRedisPrefix } from '../helpers/test-redis.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { runTz } from '../helpers/processes.ts';
@@ -122,6 +122,12 @@ describe('npm start (e2e)', function () {
         assert.ok(printedKey(proc));
         const ready = await new HttpClient(String(proc.ready.url)).get('/readyz');
         assert.equal(ready.status, 200);
+        // The scheduler role has sessions of its own, opened with sequential scans off.
+        const sessions = await querySuperuser<{ application_name: string }>(
+          db.url,
+          `SELECT DISTINCT application_name FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'tz-all-in-one%' ORDER BY 1`,
+        );
+        assert.deepEqual(sessions.rows.map((s) => s.application_name), ['tz-all-in-one', 'tz-all-in-one-scheduler']);
       } finally {
         await proc.stop();
         await db.drop();
