@@ -70,7 +70,10 @@ export const envSchema = z.object({
   // 'default' for a pooler that refuses the `options` startup parameter (docs/operations.md).
   SCHEDULER_DB_SEQSCAN: z.enum(['off', 'default'], { message: "must be 'off' or 'default'" }).default('off'),
   EXECUTE_WAIT_ALLOWANCE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
-  SANDBOX_POOL_SIZE: positiveInt.max(256).default(availableParallelism()),
+  // Two threads per core: between two short runs a thread waits for its node's Redis round
+  // trips (completing one job, taking the next, the halt check) about twice as long as it
+  // runs, so one per core left the cores idle (docs/operations.md, sizing).
+  SANDBOX_POOL_SIZE: positiveInt.max(256).default(2 * availableParallelism()),
   SANDBOX_TRUSTED_CIDRS: cidrList.default([]),
   SANDBOX_API_CALLS_PER_MINUTE: positiveInt.default(60),
   SANDBOX_MAX_OUTPUT_BYTES: bytes(64 * 1024 * 1024).default(1024 * 1024),

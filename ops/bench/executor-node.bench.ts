@@ -8,6 +8,7 @@
 // the same concurrency, measured in the same run.
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { loadConfig } from '../../shared/config.ts';
 import { QUEUES, type ExecJob } from '../../shared/execution/protocol.ts';
 import { resolveAgentPermissions } from '../../shared/permissions/agent-presets.ts';
 import { resolveAgentConfig } from '../../shared/sandbox-templates.ts';
@@ -20,8 +21,8 @@ import { groupCpuMs, pidsNamed, processCpuMs, threadCpuMs } from './support/proc
 /** Runs before timing starts, so thread start-up and JIT warm-up are not counted. */
 const WARMUP_JOBS = 300;
 const BULK = 1000;
-/** The node's sandbox threads, and so its jobs at once; set so the reference matches it. */
-const POOL_SIZE = 2;
+/** The node's sandbox threads, and so its jobs at once: the default (two per core); the reference uses the same. */
+const POOL_SIZE = loadConfig({}).sandbox.poolSize;
 
 function trivialJob(executionId: number): ExecJob {
   const resolved = resolveAgentConfig({});

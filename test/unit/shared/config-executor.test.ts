@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { defaultNodeId, loadConfig, NODE_ID_PATTERN } from '../../../shared/config.ts';
 import { ConfigError } from '../../../shared/errors.ts';
 
@@ -10,6 +11,12 @@ describe('config: executor node settings', () => {
     assert.equal(executor.shutdownGraceMs, 30_000);
     assert.match(executor.nodeId, NODE_ID_PATTERN);
     assert.ok(executor.nodeId.endsWith(`-${process.pid}`));
+  });
+
+  it('runs two sandbox threads per core unless SANDBOX_POOL_SIZE says otherwise', () => {
+    assert.equal(loadConfig({}).sandbox.poolSize, 2 * availableParallelism());
+    assert.equal(loadConfig({ SANDBOX_POOL_SIZE: '3' }).sandbox.poolSize, 3);
+    assert.throws(() => loadConfig({ SANDBOX_POOL_SIZE: '0' }), (err: unknown) => err instanceof ConfigError && err.message.startsWith('configuration error: SANDBOX_POOL_SIZE '));
   });
 
   it('reads the variables', () => {
