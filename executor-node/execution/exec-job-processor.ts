@@ -3,7 +3,7 @@
 // A node has no database: everything the run needs came in the job, everything it
 // produces leaves through Redis (results queue, audit stream, progress channel).
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
-import { execJobSchema, type ExecJob, type NodeMessage } from '../../shared/execution/protocol.ts';
+import { execJobSchema, poolOfQueue, type ExecJob, type NodeMessage } from '../../shared/execution/protocol.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { SandboxPool } from '../sandbox/sandbox-pool.ts';
 import type { ContextReader } from '../sandbox/sandbox-request.ts';
@@ -67,7 +67,7 @@ export class ExecJobProcessor {
       });
       if (refusal) {
         log.info({ reason: refusal }, 'execution refused: halted');
-        return this.report({ type: 'refused', ...this.about(exec), reason: refusal }, exec.awaited, log);
+        return this.report({ type: 'refused', ...this.about(exec, job), reason: refusal }, exec.awaited, log);
       }
       return await this.run(exec, running, job, token, log);
     } finally {
@@ -84,7 +84,7 @@ export class ExecJobProcessor {
     // message and one database write instead of two). Live progress sees it at once.
     let startedSent: Promise<void> = Promise.resolve();
     const startReport = setTimeout(() => {
-      startedSent = this.deps.results.send({ type: 'started', ...this.about(exec), at: startedAt.toISOString(), attempt: job.attemptsStarted });
+      startedSent = this.deps.results.send({ type: 'started', ...this.about(exec, job), at: startedAt.toISOString(), attempt: job.attemptsStarted });
       startedSent.catch(() => undefined);
     }, STARTED_REPORT_DELAY_MS);
     const audit = new ExecutionAudit({
@@ -126,7 +126,7 @@ export class ExecJobProcessor {
     // audit trail and the execution row already record every end.
     log.debug({ status: result.status, durationMs: result.duration_ms }, 'execution finished');
     return this.report(
-      { type: 'finished', ...this.about(exec), attempt: job.attemptsStarted, startedAt: startedAt.toISOString(), result: { ...result } },
+      { type: 'finished', ...this.about(exec, job), attempt: job.attemptsStarted, startedAt: startedAt.toISOString(), result: { ...result } },
       exec.awaited,
       log,
     );
@@ -154,13 +154,15 @@ export class ExecJobProcessor {
     throw new Error('the job lock was lost; another attempt owns this execution');
   }
 
-  private about(exec: ExecJob): Omit<Extract<NodeMessage, { type: 'refused' }>, 'type' | 'reason'> {
+  private about(exec: ExecJob, job: Job): Omit<Extract<NodeMessage, { type: 'refused' }>, 'type' | 'reason'> {
+    const pool = poolOfQueue(job.queueName);
     return {
       executionId: exec.executionId,
       accountId: exec.accountId,
       agentId: exec.agent.id,
       nodeId: this.deps.nodeId,
       at: new Date().toISOString(),
+      ...(pool ? { pool } : {}),
     };
   }
 }

@@ -74,7 +74,14 @@ export async function persistNodeMessages(deps: ResultsDeps, raw: readonly unkno
     const actor = nodeActor(message.nodeId);
     if (message.type === 'started') {
       if (ended.has(message.executionId)) continue;
-      starts.push({ id: message.executionId, nodeId: message.nodeId, at: new Date(message.at), attempt: message.attempt, audit: startedAudit(message.executionId, message.nodeId, actor) });
+      starts.push({
+        id: message.executionId,
+        nodeId: message.nodeId,
+        pool: message.pool ?? null,
+        at: new Date(message.at),
+        attempt: message.attempt,
+        audit: startedAudit(message.executionId, message.nodeId, actor),
+      });
       continue;
     }
     endings.push(message.type === 'refused' ? refusalEnding(message, actor) : finishedEnding(deps, message, actor));
@@ -89,7 +96,7 @@ function nodeActor(nodeId: string): string {
 function refusalEnding(message: Extract<NodeMessage, { type: 'refused' }>, actor: string): Ending {
   return {
     executionId: message.executionId,
-    fields: { status: 'halted', error: { code: message.reason, message: `not run: ${message.reason.replace('_', ' ')}` }, node_id: message.nodeId },
+    fields: { status: 'halted', error: { code: message.reason, message: `not run: ${message.reason.replace('_', ' ')}` }, node_id: message.nodeId, pool: message.pool ?? null },
     audits: [{ actionType: 'halt', description: `execution ${message.executionId} not run: ${message.reason}`, isViolation: true }],
     actor,
   };
@@ -102,7 +109,7 @@ function finishedEnding(deps: ResultsDeps, message: Extract<NodeMessage, { type:
     deps.log.error({ executionId: message.executionId, issues: result.error.issues.slice(0, 3) }, 'node sent an invalid result');
     return {
       executionId: message.executionId,
-      fields: { status: 'failed', error: { code: 'invalid_result', message: 'the executor node returned a result that failed validation' }, node_id: message.nodeId },
+      fields: { status: 'failed', error: { code: 'invalid_result', message: 'the executor node returned a result that failed validation' }, node_id: message.nodeId, pool: message.pool ?? null },
       audits: [],
       actor,
       start,
@@ -121,6 +128,7 @@ function finishedEnding(deps: ResultsDeps, message: Extract<NodeMessage, { type:
       violation_count: r.violation_count,
       was_terminated: r.was_terminated,
       node_id: message.nodeId,
+      pool: message.pool ?? null,
       duration_ms: r.duration_ms ?? null,
     },
     audits: [],

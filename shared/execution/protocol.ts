@@ -16,6 +16,11 @@ export const QUEUES = {
 export const EXEC_POOLS = ['standard', 'tee'] as const;
 export type ExecPool = (typeof EXEC_POOLS)[number];
 
+/** The pool whose exec queue has this name, if any. */
+export function poolOfQueue(queueName: string): ExecPool | undefined {
+  return EXEC_POOLS.find((pool) => QUEUES.exec(pool) === queueName);
+}
+
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const json = z.json();
 
@@ -69,6 +74,12 @@ const messageBase = {
   agentId: id,
   nodeId: z.string().max(128),
   at: z.iso.datetime(),
+  /**
+   * The pool whose queue the node took the job from. The execution's row records it: the
+   * scheduler's dispatch mark does too, but leaves out executions that ended before it.
+   * Optional: messages of a node of the previous version, still queued, lack it.
+   */
+  pool: z.enum(EXEC_POOLS).optional(),
 };
 
 /** Node -> scheduler, inside a NodeReport on the durable `results` queue. */

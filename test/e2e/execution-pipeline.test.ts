@@ -78,6 +78,16 @@ describe('execution pipeline (e2e)', function () {
       for (const f of ['resource_usage', 'host_call_audit', 'violation_count', 'was_terminated', 'logs', 'node_id', 'started_at', 'finished_at']) assert.ok(f in res.body, f);
       assert.equal(res.body.was_terminated, false);
       assert.match(res.body.node_id, /^node-(one|two)$/);
+      assert.equal(res.body.pool, 'standard');
+    });
+
+    it("records each execution's pool, also when the run ends before the scheduler's dispatch mark", async () => {
+      // Warm runs end well within the mark's delay (MARK_DELAY_MS).
+      for (let i = 0; i < 5; i++) {
+        const res = await a.post(`${AGENTS}/${hello}/execute`, { input: {} });
+        assert.equal(res.body.pool, 'standard', `run ${i}`);
+        assert.equal((await a.get(`${AGENTS}/${hello}/executions/${res.body.execution_id}`)).body.pool, 'standard', `run ${i}`);
+      }
     });
 
     it('runs asynchronously with ?async=true and with Prefer: respond-async', async () => {

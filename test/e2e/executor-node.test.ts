@@ -170,6 +170,7 @@ describe('executor node (e2e)', function () {
       assert.equal(finished.attempt, 1);
       assert.ok(Date.parse(finished.startedAt) <= Date.parse(finished.at));
       assert.equal(finished.nodeId, 'node-a');
+      assert.equal(finished.pool, 'standard', 'the pool whose queue the job came from');
       assert.equal(finished.agentId, job.agent.id);
       assert.equal(finished.accountId, job.accountId);
       assert.equal(finished.result.status, 'completed');

@@ -44,6 +44,8 @@ export interface FinalFields {
   violation_count?: number;
   was_terminated?: boolean;
   node_id?: string | null;
+  /** The pool the node took it from; kept if the dispatch mark recorded one already. */
+  pool?: string | null;
   duration_ms?: number | null;
 }
 
@@ -75,6 +77,8 @@ export interface QueuedExecution {
 export interface RunningReport {
   readonly id: number;
   readonly nodeId: string;
+  /** The pool the node took it from, when the node says (see FinalFields.pool). */
+  readonly pool?: string | null;
   readonly at: Date;
   /** The exec job's attempt (BullMQ attemptsStarted): a repeated report of it changes nothing. */
   readonly attempt: number;
@@ -139,9 +143,10 @@ const MARK_DISPATCHED = preparedStatement(
 const MARK_RUNNING = preparedStatement(
   'executions-mark-running',
   `WITH v AS (
-     SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(ord int, id bigint, node_id text, at timestamptz, attempt int, event jsonb)
+     SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(ord int, id bigint, node_id text, pool text, at timestamptz, attempt int, event jsonb)
    ), updated AS (
-     UPDATE executions e SET status = 'running', node_id = v.node_id, started_at = COALESCE(e.started_at, v.at), attempts = v.attempt
+     UPDATE executions e SET status = 'running', node_id = v.node_id, pool = COALESCE(e.pool, v.pool),
+         started_at = COALESCE(e.started_at, v.at), attempts = v.attempt
        FROM v
       WHERE e.id = ANY(ARRAY(SELECT id FROM v)) AND e.id = v.id AND e.finished_at IS NULL AND e.attempts < v.attempt
      RETURNING e.id, e.account_id, e.agent_id, v.event, v.ord
@@ -156,12 +161,12 @@ const FINALIZE = preparedStatement(
   'executions-finalize',
   `WITH v AS (
      SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(ord int, id bigint, status text, output jsonb, error jsonb, resource_usage jsonb,
-       host_call_audit jsonb, logs jsonb, violation_count int, was_terminated boolean, node_id text, duration_ms float8,
+       host_call_audit jsonb, logs jsonb, violation_count int, was_terminated boolean, node_id text, pool text, duration_ms float8,
        started_at timestamptz, attempt int, start_event jsonb, events jsonb)
    ), updated AS (
      UPDATE executions e SET status = v.status, output = v.output, error = v.error, resource_usage = v.resource_usage,
          host_call_audit = v.host_call_audit, logs = v.logs, violation_count = v.violation_count, was_terminated = v.was_terminated,
-         node_id = COALESCE(v.node_id, e.node_id), duration_ms = v.duration_ms, finished_at = now(),
+         node_id = COALESCE(v.node_id, e.node_id), pool = COALESCE(e.pool, v.pool), duration_ms = v.duration_ms, finished_at = now(),
          started_at = COALESCE(e.started_at, v.started_at), attempts = GREATEST(e.attempts, COALESCE(v.attempt, 0))
        FROM v, executions before
       WHERE e.id = ANY(ARRAY(SELECT id FROM v)) AND e.id = v.id AND before.id = v.id AND e.finished_at IS NULL
@@ -241,7 +246,7 @@ export class ExecutionStore {
   async markRunningMany(reports: readonly RunningReport[]): Promise<Set<number>> {
     if (reports.length === 0) return new Set();
     const doc = recordset(
-      reports.map((r, ord) => ({ ord, id: r.id, node_id: r.nodeId, at: r.at.toISOString(), attempt: r.attempt })),
+      reports.map((r, ord) => ({ ord, id: r.id, node_id: r.nodeId, pool: r.pool ?? null, at: r.at.toISOString(), attempt: r.attempt })),
       reports.map((r) => ({ event: JSON.stringify(eventTemplate(r.audit, r.id)) })),
     );
     const rows = await queryPrepared<{ id: number }>(this.db, MARK_RUNNING, [doc]);
@@ -263,6 +268,7 @@ export class ExecutionStore {
         violation_count: fields.violation_count ?? 0,
         was_terminated: fields.was_terminated ?? false,
         node_id: fields.node_id ?? null,
+        pool: fields.pool ?? null,
         duration_ms: fields.duration_ms ?? null,
         started_at: start?.at.toISOString() ?? null,
         attempt: start?.attempt ?? null,

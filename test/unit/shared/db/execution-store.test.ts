@@ -155,6 +155,17 @@ describe('ExecutionStore batch statements (real PostgreSQL)', function () {
       assert.deepEqual([started.execution_id, started.account_id, started.agent_id], [exec!.id, account.id, agentId]);
     });
 
+    it("records the node's pool when the dispatch mark has not, and keeps the mark's when it has", async () => {
+      const [unmarked, marked] = await queue(['1', '2']);
+      await store.markDispatchedMany([{ id: marked!.id, pool: 'standard' }]);
+      await store.markRunningMany([
+        { id: unmarked!.id, nodeId: 'node-a', pool: 'tee', at: new Date(), attempt: 1, audit: startedAudit('node-a') },
+        { id: marked!.id, nodeId: 'node-a', pool: 'tee', at: new Date(), attempt: 1, audit: startedAudit('node-a') },
+      ]);
+      assert.equal((await row(unmarked!.id)).pool, 'tee');
+      assert.equal((await row(marked!.id)).pool, 'standard');
+    });
+
     it('changes nothing on a repeated report of the same attempt, and records attempt 2 after attempt 1', async () => {
       const [exec] = await queue();
       const firstAt = new Date(Date.now() - 3000);
@@ -208,6 +219,17 @@ describe('ExecutionStore batch statements (real PostgreSQL)', function () {
       const r = await row(exec!.id);
       assert.deepEqual([r.status, r.output, r.error], ['completed', { answer: 42 }, null]);
       assert.equal((await outbox(exec!.id)).length, 3, 'no events for the ending that lost');
+    });
+
+    it('records the pool of an execution that ended before its dispatch mark, and keeps a pool already recorded', async () => {
+      const [fast, marked, refused] = await queue(['1', '2', '3']);
+      await store.markDispatchedMany([{ id: marked!.id, pool: 'standard' }]);
+      const rows = await store.finalizeMany([ended(fast!.id, { pool: 'tee' }), ended(marked!.id, { pool: 'tee' }), ended(refused!.id, { status: 'halted' })]);
+      assert.deepEqual(rows.map((r) => r.pool), ['tee', 'standard', null]);
+      assert.deepEqual([(await row(fast!.id)).pool, (await row(marked!.id)).pool, (await row(refused!.id)).pool], ['tee', 'standard', null]);
+      // The mark that comes after the end changes nothing.
+      assert.deepEqual(await store.markDispatchedMany([{ id: fast!.id, pool: 'standard' }]), new Set());
+      assert.deepEqual([(await row(fast!.id)).pool, (await row(fast!.id)).status], ['tee', 'completed']);
     });
 
     it('returns the rows it ended in the order given, leaving out those already final, and writes their events in that order', async () => {
