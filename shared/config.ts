@@ -69,6 +69,8 @@ export const envSchema = z.object({
   SCHEDULER_SWEEP_INTERVAL_MS: positiveInt.min(100).max(600_000).default(2000),
   // 'default' for a pooler that refuses the `options` startup parameter (docs/operations.md).
   SCHEDULER_DB_SEQSCAN: z.enum(['off', 'default'], { message: "must be 'off' or 'default'" }).default('off'),
+  // Completed exec jobs kept per pool queue, for the sweeper (docs/operations.md, Redis memory).
+  SCHEDULER_EXEC_JOBS_KEPT: positiveInt.min(100).max(10_000_000).default(50_000),
   EXECUTE_WAIT_ALLOWANCE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   // Two threads per core: between two short runs a thread waits for its node's Redis round
   // trips (completing one job, taking the next, the halt check) about twice as long as it
@@ -183,6 +185,11 @@ export interface Config {
   };
   readonly scheduler: {
     readonly sweepIntervalMs: number;
+    /**
+     * Completed exec jobs kept per pool queue (besides the hour's age limit): each holds the
+     * job's data and the ending message, which the sweeper reads when a report is lost.
+     */
+    readonly execJobsKept: number;
     /** Whether the scheduler's sessions price sequential scans out (DatabaseOptions.keyedLookupsOnly). */
     readonly keyedLookupsOnly: boolean;
   };
@@ -232,7 +239,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       streamKeepaliveMs: e.AUDIT_STREAM_KEEPALIVE_MS,
       streamMaxAgeMs: e.AUDIT_STREAM_MAX_AGE_MS,
     },
-    scheduler: { sweepIntervalMs: e.SCHEDULER_SWEEP_INTERVAL_MS, keyedLookupsOnly: e.SCHEDULER_DB_SEQSCAN === 'off' },
+    scheduler: {
+      sweepIntervalMs: e.SCHEDULER_SWEEP_INTERVAL_MS,
+      keyedLookupsOnly: e.SCHEDULER_DB_SEQSCAN === 'off',
+      execJobsKept: e.SCHEDULER_EXEC_JOBS_KEPT,
+    },
     executeWaitAllowanceMs: e.EXECUTE_WAIT_ALLOWANCE_MS,
     sandbox: {
       poolSize: e.SANDBOX_POOL_SIZE,

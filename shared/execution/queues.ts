@@ -59,7 +59,10 @@ export function intakeQueue(config: Config, connection: Redis): Queue<IntakeJob>
 export function execQueue(config: Config, connection: Redis, pool: ExecPool): Queue {
   return new Queue(QUEUES.exec(pool), {
     ...queueOptions(config, connection),
-    // Kept a while after the end so the sweeper can tell a lost job from a finished one.
-    defaultJobOptions: { removeOnComplete: { age: 3600 }, removeOnFail: { age: 86_400 } },
+    // Kept a while after the end so the sweeper can tell a lost job from a finished one and
+    // read the ending of one whose report was lost, which it does within seconds. Each holds
+    // the job's data and its ending: an hour of them at a thousand a second was gigabytes of
+    // Redis, so the count is bounded too.
+    defaultJobOptions: { removeOnComplete: { age: 3600, count: config.scheduler.execJobsKept }, removeOnFail: { age: 86_400 } },
   });
 }
