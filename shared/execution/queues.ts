@@ -22,6 +22,9 @@ export const executionJobId = (executionId: number) => `e${executionId}`;
 
 export const MAX_EXECUTIONS_PER_INTAKE_JOB = 1000;
 
+/** Completed intake jobs kept (at most an hour). */
+export const INTAKE_JOBS_KEPT = 10_000;
+
 /** Executions queued together (one api batch, or one sweep) travel as one intake job. */
 export const intakeJobSchema = z
   .object({ executionIds: z.array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)).min(1).max(MAX_EXECUTIONS_PER_INTAKE_JOB) })
@@ -52,7 +55,14 @@ export function startQueueConsumer<T>(
 export function intakeQueue(config: Config, connection: Redis): Queue<IntakeJob> {
   return new Queue<IntakeJob>(QUEUES.intake, {
     ...queueOptions(config, connection),
-    defaultJobOptions: { removeOnComplete: { age: 3600 }, removeOnFail: { age: 86_400 }, attempts: 5, backoff: { type: 'exponential', delay: 200 } },
+    // A completed intake job serves nothing but a look back (the sweeper reads waiting ones):
+    // at one a request under a moderate async load an hour of them was hundreds of MB.
+    defaultJobOptions: {
+      removeOnComplete: { age: 3600, count: INTAKE_JOBS_KEPT },
+      removeOnFail: { age: 86_400 },
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 200 },
+    },
   });
 }
 

@@ -3,11 +3,11 @@ import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../../shared/config.ts';
 import { QUEUES } from '../../../shared/execution/protocol.ts';
-import { execQueue, executionJobId } from '../../../shared/execution/queues.ts';
+import { execQueue, executionJobId, INTAKE_JOBS_KEPT, intakeQueue } from '../../../shared/execution/queues.ts';
 import { deleteRedisPrefix, TEST_REDIS_URL, testRedisPrefix } from '../../helpers/test-redis.ts';
 import { waitFor } from '../../helpers/wait-for.ts';
 
-describe('exec queue retention (real Redis)', function () {
+describe('exec and intake queue retention (real Redis)', function () {
   this.timeout(60_000);
   const prefix = testRedisPrefix('execqueue');
   const kept = 100;
@@ -40,6 +40,13 @@ describe('exec queue retention (real Redis)', function () {
     assert.equal(await queue.getJob(executionJobId(50)), undefined, 'an older completed job is gone');
     const newest = await queue.getJob(executionJobId(total));
     assert.deepEqual(newest?.returnvalue, { ended: total - 1 }, 'a kept job still holds its ending for the sweeper');
+    await queue.close();
+  });
+
+  it('keeps completed intake jobs for at most an hour and at most INTAKE_JOBS_KEPT', async () => {
+    const queue = intakeQueue(config, connect());
+    const job = await queue.add('intake', { executionIds: [1] });
+    assert.deepEqual(job.opts.removeOnComplete, { age: 3600, count: INTAKE_JOBS_KEPT });
     await queue.close();
   });
 });
