@@ -7,7 +7,7 @@ import type { Config } from '../shared/config.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Closable } from '../shared/process/lifecycle.ts';
 import { ExecutionStore } from '../shared/db/stores/execution-store.ts';
-import { bullConnection, execQueue, intakeQueue } from '../shared/execution/queues.ts';
+import { bullConnection, execQueue, intakeQueue, resultsQueue } from '../shared/execution/queues.ts';
 import { redisKeys } from '../shared/redis/keys.ts';
 import { connectRedis } from '../shared/redis/connection.ts';
 import { AuditRecorder } from './recorder/audit-recorder.ts';
@@ -40,6 +40,7 @@ export async function startSchedulerRole({ config, log, db, redis }: SchedulerRo
   const queueConnection = bullConnection(config, 'scheduler-queues');
   const intake = intakeQueue(config, queueConnection);
   const execQueues = { standard: execQueue(config, queueConnection, 'standard'), tee: execQueue(config, queueConnection, 'tee') };
+  const results = resultsQueue(config, queueConnection);
   const executions = new ExecutionStore(db);
   const finisher = new ExecutionFinisher(executions, redis, keys, log);
   const resultsDeps = { config, executions, finisher, log: log.child({ part: 'results' }) };
@@ -58,6 +59,7 @@ export async function startSchedulerRole({ config, log, db, redis }: SchedulerRo
       finisher,
       intake,
       execQueues,
+      results,
       redis,
       recover: (messages) => persistNodeMessages(resultsDeps, messages, 'completed job'),
       intervalMs: config.scheduler.sweepIntervalMs,
@@ -69,7 +71,7 @@ export async function startSchedulerRole({ config, log, db, redis }: SchedulerRo
     name: 'scheduler',
     async close() {
       for (const part of [...parts].reverse()) await part.close();
-      await Promise.all([intake.close(), execQueues.standard.close(), execQueues.tee.close()]);
+      await Promise.all([intake.close(), execQueues.standard.close(), execQueues.tee.close(), results.close()]);
       queueConnection.disconnect();
       await recorder.close();
       reader.disconnect();

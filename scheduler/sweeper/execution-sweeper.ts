@@ -7,8 +7,11 @@
 // - dispatched or running ones whose job failed (a node died twice: BullMQ retried once on
 //   another node, then gave up) or vanished (Redis lost it) end `node_lost`.
 // A vanished job is only declared lost when two sweeps in a row miss it, so a job being
-// added right now is not mistaken for a lost one. Every action is idempotent, so any
-// number of schedulers may sweep at once.
+// added right now is not mistaken for a lost one, and only when no node report that may
+// carry its ending still waits: a completed job also leaves the queue when the queue keeps
+// more completed jobs than SCHEDULER_EXEC_JOBS_KEPT, and after a scheduler outage its
+// report may sit in the results backlog behind thousands of others. Every action is
+// idempotent, so any number of schedulers may sweep at once.
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ExecutionStore } from '../../shared/db/stores/execution-store.ts';
@@ -23,6 +26,8 @@ export interface SweeperDeps {
   readonly finisher: ExecutionFinisher;
   readonly intake: Queue<IntakeJob>;
   readonly execQueues: Readonly<Record<ExecPool, Queue>>;
+  /** The nodes' reports: one still waiting may carry the ending of a job no longer kept. */
+  readonly results: Queue;
   /** Reads job hashes directly (pipelined), on the scheduler's command connection. */
   readonly redis: Redis;
   readonly intervalMs: number;
@@ -67,8 +72,15 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** When the oldest node report not yet persisted was sent, or Infinity when none waits. */
+async function oldestReportWaiting(results: Queue): Promise<number> {
+  const jobs = await results.getJobs(['active', 'wait', 'prioritized', 'delayed'], 0, 0, true);
+  return Math.min(...jobs.map((job) => job.timestamp));
+}
+
 export function startExecutionSweeper(deps: SweeperDeps): Closable {
-  const missing = new Set<number>();
+  /** Executions whose job the last sweep found missing, and when it was first found so. */
+  const missing = new Map<number, number>();
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
 
@@ -81,10 +93,14 @@ export function startExecutionSweeper(deps: SweeperDeps): Closable {
       await deps.intake.add('intake', { executionIds: lost.map((row) => row.id) });
       deps.log.warn({ executions: lost.length }, 'queued executions without an intake job enqueued again');
     }
-    const seen = new Set<number>();
+    const seen = new Map<number, number>();
+    const now = Date.now();
     const pending = await deps.executions.unfinished(['dispatched', 'running'], MIN_AGE_MS);
     const queueOf = (row: { pool: string | null }) => deps.execQueues[(row.pool as ExecPool | null) ?? 'standard'] ?? deps.execQueues.standard;
-    const states = await jobStates(deps.redis, pending.map((row) => queueOf(row).toKey(executionJobId(row.id))));
+    const [states, oldestReport] = await Promise.all([
+      jobStates(deps.redis, pending.map((row) => queueOf(row).toKey(executionJobId(row.id)))),
+      oldestReportWaiting(deps.results),
+    ]);
     const endings: Ending[] = [];
     const unreported: string[] = [];
     pending.forEach((row, i) => {
@@ -93,8 +109,11 @@ export function startExecutionSweeper(deps: SweeperDeps): Closable {
       let reason: string | null = null;
       if (state.kind === 'failed') reason = state.reason;
       else if (state.kind === 'missing') {
-        seen.add(row.id);
-        if (missing.has(row.id)) reason = 'the job disappeared from the queue (Redis lost it, or it was removed)';
+        const since = missing.get(row.id) ?? now;
+        seen.set(row.id, since);
+        // Its report, if any, was sent before the job left (so before `since`, give or take
+        // the clocks): a report that old still waiting may be it.
+        if (missing.has(row.id) && oldestReport > since + CLOCK_SLACK_MS) reason = 'the job disappeared from the queue (Redis lost it, or it was removed)';
       }
       if (reason) endings.push({ executionId: row.id, fields: { status: 'node_lost', error: { code: 'node_lost', message: reason } }, audits: [] });
     });
@@ -110,7 +129,7 @@ export function startExecutionSweeper(deps: SweeperDeps): Closable {
       await deps.recover(messages);
     }
     missing.clear();
-    for (const id of seen) missing.add(id);
+    for (const [id, since] of seen) missing.set(id, since);
   }
 
   const timer = setInterval(() => {

@@ -66,6 +66,11 @@ export function intakeQueue(config: Config, connection: Redis): Queue<IntakeJob>
   });
 }
 
+/** The nodes' reports, as the scheduler reads them (nodes add them with their own options). */
+export function resultsQueue(config: Config, connection: Redis): Queue {
+  return new Queue(QUEUES.results, queueOptions(config, connection));
+}
+
 export function execQueue(config: Config, connection: Redis, pool: ExecPool): Queue {
   return new Queue(QUEUES.exec(pool), {
     ...queueOptions(config, connection),

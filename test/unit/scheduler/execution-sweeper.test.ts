@@ -29,6 +29,7 @@ describe('execution sweeper (real PostgreSQL and Redis)', function () {
   let connection: Redis;
   let intake: Queue<IntakeJob>;
   let exec: Queue;
+  let results: Queue;
   let sweeper: Closable | null = null;
   const log = pino({ level: 'silent' });
 
@@ -41,6 +42,7 @@ describe('execution sweeper (real PostgreSQL and Redis)', function () {
     connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
     intake = new Queue<IntakeJob>(QUEUES.intake, { connection, prefix: system.redisPrefix });
     exec = new Queue(QUEUES.exec('standard'), { connection, prefix: system.redisPrefix });
+    results = new Queue(QUEUES.results, { connection, prefix: system.redisPrefix });
   });
 
   afterEach(async () => {
@@ -48,12 +50,13 @@ describe('execution sweeper (real PostgreSQL and Redis)', function () {
     sweeper = null;
     await intake.obliterate({ force: true });
     await exec.obliterate({ force: true });
+    await results.obliterate({ force: true });
     // Each test starts with no unfinished execution for the sweeper to find.
     await system.db.query(`UPDATE executions SET status = 'completed', finished_at = now() WHERE finished_at IS NULL`);
   });
 
   after(async () => {
-    await Promise.all([intake?.close(), exec?.close()]);
+    await Promise.all([intake?.close(), exec?.close(), results?.close()]);
     redis?.disconnect();
     connection?.disconnect();
     await deleteRedisPrefix(system.redisPrefix);
@@ -69,6 +72,7 @@ describe('execution sweeper (real PostgreSQL and Redis)', function () {
       finisher,
       intake,
       execQueues: { standard: exec, tee: exec },
+      results,
       redis,
       recover: (messages) => persistNodeMessages(resultsDeps, messages, 'completed job'),
       intervalMs: 100,
@@ -170,6 +174,18 @@ describe('execution sweeper (real PostgreSQL and Redis)', function () {
   it('ends node_lost an execution whose job vanished, only once two sweeps missed it', async () => {
     const id = await dispatchedExecution(10_000);
     startSweeper();
+    const row = await waitFor(() => statusOf(id), (r) => r.status === 'node_lost', { what: 'node_lost' });
+    assert.match(row.error!.message, /disappeared from the queue/);
+  });
+
+  it('does not end node_lost an execution whose job vanished while an older node report waits, and does once it is gone', async () => {
+    const id = await dispatchedExecution(10_000);
+    // A report sent before the job left the queue (a scheduler outage's backlog): it may hold the ending.
+    const report = await results.add('report', { messages: [] });
+    startSweeper();
+    await new Promise((r) => setTimeout(r, 800)); // several sweeps at 100 ms
+    assert.equal((await statusOf(id)).status, 'dispatched');
+    await report.remove();
     const row = await waitFor(() => statusOf(id), (r) => r.status === 'node_lost', { what: 'node_lost' });
     assert.match(row.error!.message, /disappeared from the queue/);
   });
