@@ -46,7 +46,7 @@ try {
   // pooled client can run inside another client's open transaction (we saw wrong rows and
   // hangs under concurrent upserts). One connection per process serialises them safely.
   const poolSize = config.databaseUrl ? config.dbPoolSize : 1;
-  const db = await openDatabase({ url: databaseUrl, poolSize, applicationName: 'tz-all-in-one' });
+  const db = await openDatabase({ url: databaseUrl, poolSize, applicationName: 'tz-all-in-one', namedStatements: config.dbNamedStatements });
   parts.push({ name: 'postgres', close: () => db.destroy() });
   const applied = await runMigrations(db);
   if (applied.length > 0) log.info({ applied }, 'migrations applied');
@@ -61,7 +61,13 @@ try {
   // so its role gets its own pool; the embedded database has one session, which every role shares.
   let schedulerDb = db;
   if (config.databaseUrl && config.scheduler.keyedLookupsOnly) {
-    const keyed = await openDatabase({ url: databaseUrl, poolSize, applicationName: 'tz-all-in-one-scheduler', keyedLookupsOnly: true });
+    const keyed = await openDatabase({
+      url: databaseUrl,
+      poolSize,
+      applicationName: 'tz-all-in-one-scheduler',
+      keyedLookupsOnly: true,
+      namedStatements: config.dbNamedStatements,
+    });
     parts.push({ name: 'postgres (scheduler)', close: () => keyed.destroy() });
     schedulerDb = keyed;
   }

@@ -13,7 +13,7 @@ try {
   const log = createLogger(config, { role: 'anchorer' });
   const rpcUrl = requireChainRpcUrl(config);
   const key = anchorKey(config);
-  const db = await openDatabase({ url: requireDatabaseUrl(config), poolSize: Math.min(config.dbPoolSize, 4), applicationName: 'tz-anchorer' });
+  const db = await openDatabase({ url: requireDatabaseUrl(config), poolSize: Math.min(config.dbPoolSize, 4), applicationName: 'tz-anchorer', namedStatements: config.dbNamedStatements });
   await assertSchemaCurrent(db);
   const redis = connectRedis(config.redis.url, 'anchorer');
   const anchorer = await startAnchorerRole({ config, log, db, redis, rpcUrl, key });

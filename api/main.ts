@@ -10,7 +10,7 @@ import { startApiRole } from './api-role.ts';
 try {
   const config = loadConfig();
   const log = createLogger(config, { role: 'api' });
-  const db = await openDatabase({ url: requireDatabaseUrl(config), poolSize: config.dbPoolSize, applicationName: 'tz-api' });
+  const db = await openDatabase({ url: requireDatabaseUrl(config), poolSize: config.dbPoolSize, applicationName: 'tz-api', namedStatements: config.dbNamedStatements });
   await assertSchemaCurrent(db);
   const redis = connectRedis(config.redis.url, 'api');
   const api = await startApiRole({ config, log, db, redis });

@@ -10,7 +10,7 @@ export async function withDatabase<T>(config: Config, fn: (db: DataSource) => Pr
   const url = effectiveDatabaseUrl(config);
   let db: DataSource;
   try {
-    db = await openDatabase({ url, poolSize: 1, applicationName: 'tz-cli' });
+    db = await openDatabase({ url, poolSize: 1, applicationName: 'tz-cli', namedStatements: config.dbNamedStatements });
   } catch (err) {
     const where = config.databaseUrl ? 'DATABASE_URL' : `the embedded PostgreSQL on port ${config.localPostgresPort} (is \`npm start\` running?)`;
     throw new Error(`cannot connect to ${where}: ${(err as Error).message}`);

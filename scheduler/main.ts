@@ -15,6 +15,7 @@ try {
     poolSize: config.dbPoolSize,
     applicationName: 'tz-scheduler',
     keyedLookupsOnly: config.scheduler.keyedLookupsOnly,
+    namedStatements: config.dbNamedStatements,
   });
   await assertSchemaCurrent(db);
   const redis = connectRedis(config.redis.url, 'scheduler');

@@ -60,6 +60,9 @@ export const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   LOCAL_POSTGRES_PORT: port.default(54320),
   DB_POOL_SIZE: positiveInt.max(200).default(10),
+  // 'off' behind a pooler that hands a client's transactions to different server sessions
+  // (PgBouncer's transaction pooling before 1.21): docs/operations.md.
+  DB_NAMED_STATEMENTS: z.enum(['on', 'off'], { message: "must be 'on' or 'off'" }).default('on'),
   API_CACHE_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   MAX_BODY_BYTES: bytes(64 * 1024 * 1024).default(2 * 1024 * 1024),
   AUDIT_RECORDER_BATCH_SIZE: positiveInt.max(20_000).default(5000),
@@ -176,6 +179,8 @@ export interface Config {
   readonly dataDir: string;
   readonly localPostgresPort: number;
   readonly dbPoolSize: number;
+  /** Whether hot statements are prepared by name on each connection (DatabaseOptions.namedStatements). */
+  readonly dbNamedStatements: boolean;
   readonly apiCacheTtlMs: number;
   readonly audit: {
     readonly recorderBatchSize: number;
@@ -232,6 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR,
     localPostgresPort: e.LOCAL_POSTGRES_PORT,
     dbPoolSize: e.DB_POOL_SIZE,
+    dbNamedStatements: e.DB_NAMED_STATEMENTS === 'on',
     apiCacheTtlMs: e.API_CACHE_TTL_MS,
     audit: {
       recorderBatchSize: e.AUDIT_RECORDER_BATCH_SIZE,

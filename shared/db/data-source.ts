@@ -5,7 +5,9 @@ import { AccountEntity } from './entities/account.ts';
 import { AgentContextEntity } from './entities/agent-context.ts';
 import { AgentEntity } from './entities/agent.ts';
 import { ApiKeyEntity } from './entities/api-key.ts';
+import { ConfigError } from '../errors.ts';
 import { migrations } from './migrations/index.ts';
+import { sendStatementsUnnamed } from './prepared-statement.ts';
 
 export const entities = [AccountEntity, ApiKeyEntity, AgentEntity, AgentContextEntity];
 
@@ -23,6 +25,13 @@ export interface DatabaseOptions {
    * grew. A statement with no usable index still runs; it is only planned last.
    */
   readonly keyedLookupsOnly?: boolean;
+  /**
+   * Whether the hot statements are prepared by name, once per connection (the default;
+   * shared/db/prepared-statement.ts). Off, they go unnamed, parsed and planned on every
+   * call, for a pooler that may run a client's next transaction on another server session,
+   * where a name prepared on the first does not exist.
+   */
+  readonly namedStatements?: boolean;
 }
 
 /** The session setting behind DatabaseOptions.keyedLookupsOnly, sent at connection start. */
@@ -45,7 +54,21 @@ export function createDataSource(options: DatabaseOptions): DataSource {
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<DataSource> {
-  return createDataSource(options).initialize();
+  let db: DataSource;
+  try {
+    db = await createDataSource(options).initialize();
+  } catch (err) {
+    // PgBouncer (and other poolers) refuse the `options` startup parameter outright.
+    if (options.keyedLookupsOnly && /unsupported startup parameter/i.test((err as Error).message)) {
+      throw new ConfigError(
+        `configuration error: SCHEDULER_DB_SEQSCAN=off sends enable_seqscan=off as a startup parameter, and the server at the database URL refused it ` +
+          `(${(err as Error).message}); behind such a pooler set SCHEDULER_DB_SEQSCAN=default and give the scheduler's role the setting (docs/operations.md)`,
+      );
+    }
+    throw err;
+  }
+  if (options.namedStatements === false) sendStatementsUnnamed(db);
+  return db;
 }
 
 /** Applies pending migrations in one transaction; returns the names applied. */

@@ -5,12 +5,22 @@
 // Named, each pooled connection parses one once and reuses it; after a few calls
 // PostgreSQL also settles on a generic plan. They run on the DataSource's own pool, as
 // single autocommit statements, or on the connection of a transaction (queryPreparedIn).
+// Behind a pooler that moves a client between server sessions (DB_NAMED_STATEMENTS=off)
+// they go unnamed: the same text, parsed and planned on every call.
 import type { Pool, PoolClient } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 
 export interface PreparedStatement {
   readonly name: string;
   readonly text: string;
+}
+
+/** Databases opened with named statements off (DatabaseOptions.namedStatements). */
+const unnamed = new WeakSet<DataSource>();
+
+/** From now on this database's prepared statements are sent unnamed. */
+export function sendStatementsUnnamed(db: DataSource): void {
+  unnamed.add(db);
 }
 
 /** Names already given: a connection holds one statement per name, so a name must never mean two texts. */
@@ -33,7 +43,7 @@ export function declaredStatement(name: string): PreparedStatement | undefined {
 /** Runs the statement on the DataSource's pool and answers its rows (of a RETURNING clause too). */
 export function queryPrepared<T>(db: DataSource, statement: PreparedStatement, values: readonly unknown[]): Promise<T[]> {
   // TypeORM's PostgresDriver keeps its node-postgres pool as `master`.
-  return runOn((db.driver as unknown as { master: Pool }).master, statement, values);
+  return runOn((db.driver as unknown as { master: Pool }).master, statement, values, !unnamed.has(db));
 }
 
 /** Runs the statement inside the transaction of `tx`, on its connection. */
@@ -41,10 +51,11 @@ export function queryPreparedIn<T>(tx: EntityManager, statement: PreparedStateme
   // TypeORM's PostgresQueryRunner holds the transaction's node-postgres client.
   const client = (tx.queryRunner as unknown as { databaseConnection: PoolClient } | undefined)?.databaseConnection;
   if (!client) return Promise.reject(new Error('queryPreparedIn needs an EntityManager of a transaction'));
-  return runOn(client, statement, values);
+  return runOn(client, statement, values, !unnamed.has(tx.connection));
 }
 
-async function runOn<T>(target: Pool | PoolClient, statement: PreparedStatement, values: readonly unknown[]): Promise<T[]> {
-  const result = await target.query({ name: statement.name, text: statement.text, values: [...values] });
+async function runOn<T>(target: Pool | PoolClient, statement: PreparedStatement, values: readonly unknown[], named: boolean): Promise<T[]> {
+  const query = named ? { name: statement.name, text: statement.text, values: [...values] } : { text: statement.text, values: [...values] };
+  const result = await target.query(query);
   return result.rows as T[];
 }

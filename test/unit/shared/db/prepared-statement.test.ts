@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import type { DataSource } from 'typeorm';
 import { openDatabase } from '../../../../shared/db/data-source.ts';
-import { preparedStatement, queryPrepared } from '../../../../shared/db/prepared-statement.ts';
+import { preparedStatement, queryPrepared, queryPreparedIn } from '../../../../shared/db/prepared-statement.ts';
 import { createTestDatabase, type TestDatabase } from '../../../helpers/test-database.ts';
 
 describe('prepared statements (real PostgreSQL)', function () {
@@ -41,6 +41,20 @@ describe('prepared statements (real PostgreSQL)', function () {
     const NOT_NULL = preparedStatement('test-items-insert-null', `INSERT INTO items (label) VALUES ($1) RETURNING id`);
     await assert.rejects(queryPrepared(db, NOT_NULL, [null]), /null value in column "label"/);
     assert.deepEqual((await queryPrepared<{ label: string }>(db, INSERT, [['d']])).map((r) => r.label), ['d']);
+  });
+
+  it('goes unnamed, in a pool and in a transaction, on a database opened with named statements off', async () => {
+    const unnamed = await openDatabase({ url: database.url, poolSize: 1, applicationName: 'prepared-statement-test-unnamed', namedStatements: false });
+    try {
+      assert.deepEqual((await queryPrepared<{ label: string }>(unnamed, INSERT, [['e']])).map((r) => r.label), ['e']);
+      await unnamed.transaction(async (tx) => {
+        assert.deepEqual((await queryPreparedIn<{ label: string }>(tx, INSERT, [['f']])).map((r) => r.label), ['f']);
+      });
+      const prepared = (await unnamed.query(`SELECT name FROM pg_prepared_statements`)) as { name: string }[];
+      assert.deepEqual(prepared, [], 'nothing prepared under a name on its session');
+    } finally {
+      await unnamed.destroy();
+    }
   });
 
   it('refuses a name declared again with another text, and accepts the same declaration twice', () => {
