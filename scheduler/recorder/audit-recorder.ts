@@ -215,7 +215,7 @@ export class AuditRecorder implements Closable {
 
   private async processStream(batch: ParsedBatch, whileInserting?: () => void): Promise<void> {
     const { redis, keys, db } = this.deps;
-    const outcome = await this.commit((now) => db.transaction((tx) => writeChainBatch(tx, batch.events, now, batch.prepared, whileInserting)));
+    const outcome = await this.commit((now) => db.transaction((tx) => writeChainBatch(tx, batch.events, now, { prepared: batch.prepared, whileInserting })));
     this.heads = new Map([...this.heads, ...outcome.heads]);
     const deadLetters = [...batch.deadLetters, ...outcome.orphans.map((o) => ({ id: '', raw: JSON.stringify(o), reason: 'unknown account' }))];
     // Committed: acknowledge and publish in the background, in order, while the next batch
@@ -251,7 +251,8 @@ export class AuditRecorder implements Closable {
             invalid.push(row.event as AuditEvent);
           }
         }
-        const written = events.length > 0 ? await writeChainBatch(tx, events, now) : noWrite();
+        // Taken and deleted in this transaction: each outbox row is recorded exactly once.
+        const written = events.length > 0 ? await writeChainBatch(tx, events, now, { deliveredOnce: true }) : noWrite();
         return { ...written, orphans: [...written.orphans, ...invalid], drained: rows.length };
       }),
     );

@@ -15,7 +15,7 @@ describe('writeChainBatch (real PostgreSQL)', function () {
   const events = (n: number, accountId = account.id) =>
     Array.from({ length: n }, (_, i) => auditEvent({ accountId, actor: 'node:unit', actionType: 'api_call', description: `e${i}` }));
   const write = (evs: ReturnType<typeof events>, prepared?: ReturnType<typeof prepareChainBatch>) =>
-    system.db.transaction((tx) => writeChainBatch(tx, evs, new Date(), prepared));
+    system.db.transaction((tx) => writeChainBatch(tx, evs, new Date(), { prepared }));
 
   before(async () => {
     system = await TestSystem.create('chainwriter');
@@ -50,6 +50,16 @@ describe('writeChainBatch (real PostgreSQL)', function () {
     const again = await write([evs[0]!, evs[1]!, ...events(1), evs[2]!, evs[2]!]);
     assert.equal(again.duplicates, 4);
     assert.equal(again.records.length, 1);
+    assert.equal((await store.verifyChain(account.id)).valid, true);
+  });
+
+  it('does not look up recorded events for a source that delivers each once (the outbox), and records what it is given', async () => {
+    const batch = events(3);
+    const first = await system.db.transaction((tx) => writeChainBatch(tx, batch, new Date(), { deliveredOnce: true }));
+    assert.equal(first.records.length, 3);
+    // The caller's word is taken: the same events again are not looked up, so they are chained again.
+    const again = await system.db.transaction((tx) => writeChainBatch(tx, batch, new Date(), { deliveredOnce: true }));
+    assert.deepEqual([again.records.length, again.duplicates], [3, 0]);
     assert.equal((await store.verifyChain(account.id)).valid, true);
   });
 

@@ -5,6 +5,7 @@
 // plans are checked the way the statements run: prepared, with a generic plan, against
 // statistics taken before the backlog built up.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import '../../../../scheduler/intake/intake-consumer.ts';
 import '../../../../scheduler/recorder/chain-writer.ts';
 import '../../../../shared/db/stores/execution-store.ts';
@@ -35,15 +36,18 @@ function scansOf(node: PlanNode, relation: string | RegExp): PlanNode[] {
   return [...own, ...(node.Plans ?? []).flatMap((child) => scansOf(child, relation))];
 }
 
-/** The plan a session gives a prepared statement once it settles on a generic plan: the scans of `relation` in it. */
-async function genericPlanScans(db: DataSource, statement: string, args: string, relation: string | RegExp): Promise<PlanNode[]> {
+/**
+ * The plan a session gives a prepared statement once it settles on a generic plan (or, with
+ * `custom`, the plan made for these very arguments): the scans of `relation` in it.
+ */
+async function genericPlanScans(db: DataSource, statement: string, args: string, relation: string | RegExp, custom = false): Promise<PlanNode[]> {
   const found = declaredStatement(statement);
   assert.ok(found, `${statement} is declared`);
   const runner = db.createQueryRunner();
   await runner.connect();
   try {
     await runner.query('BEGIN');
-    await runner.query(`SET LOCAL plan_cache_mode = force_generic_plan`);
+    await runner.query(`SET LOCAL plan_cache_mode = ${custom ? 'force_custom_plan' : 'force_generic_plan'}`);
     await runner.query(`PREPARE plan_check AS ${found.text}`);
     const [row] = (await runner.query(`EXPLAIN (FORMAT JSON) EXECUTE plan_check${args}`)) as { 'QUERY PLAN': [{ Plan: PlanNode }] }[];
     return scansOf(row!['QUERY PLAN'][0].Plan, relation);
@@ -119,10 +123,12 @@ describe('hot statement plans on a young, never analysed table (real PostgreSQL)
   let system: TestSystem;
   let keyed: DataSource;
   let ids: number[];
+  let accountId: number;
 
   before(async () => {
     system = await TestSystem.create('young_plans');
     const account = await system.createAccount('young');
+    accountId = account.id;
     const agent = await system.createAgent(account.id, 'new');
     ids = [];
     for (let i = 0; i < 4; i++) ids.push(await system.queueExecution(account.id, agent));
@@ -152,6 +158,22 @@ describe('hot statement plans on a young, never analysed table (real PostgreSQL)
   it("the recorder's duplicate check reads each partition's event index, not every record since its time bound", async () => {
     // As the recorder runs it: in its transaction, with sequential scans off.
     const scans = await genericPlanScans(keyed, 'chain-recorded-event-ids', `('{a,b,c}', now() - interval '1 hour')`, /^audit_records_\d{4}_\d{2}$/);
+    assert.ok(scans.length > 0);
+    for (const scan of scans) assert.match(scan['Index Name'] ?? 'no index', /_event_id_recorded_at_idx$/, `${scan['Node Type']} on ${scan['Relation Name']}`);
+  });
+
+  it("the recorder's duplicate check probes the event index for a large batch on a partition never analysed", async () => {
+    // 60,000 records of the last hour, no statistics: planned for 800 ids, the check written
+    // as `event_id = ANY($1) AND recorded_at >= $2` read every one of them through the
+    // account-and-time index.
+    await system.db.query(
+      `INSERT INTO audit_records (account_id, sequence, recorded_at, event_id, actor, action_type, action_category, description, permission_state, is_violation, prev_hash, hash)
+       SELECT $1, g, now() - interval '1 second' * (60000 - g) / 20, gen_random_uuid()::text, 'system', 'api_call', 'execution', 'd', '{}'::jsonb, false, md5(g::text), md5((g + 1)::text)
+         FROM generate_series(1, 60000) g`,
+      [accountId],
+    );
+    const ids = Array.from({ length: 800 }, () => randomUUID()).join(',');
+    const scans = await genericPlanScans(keyed, 'chain-recorded-event-ids', `('{${ids}}', now() - interval '1 hour')`, /^audit_records_\d{4}_\d{2}$/, true);
     assert.ok(scans.length > 0);
     for (const scan of scans) assert.match(scan['Index Name'] ?? 'no index', /_event_id_recorded_at_idx$/, `${scan['Node Type']} on ${scan['Relation Name']}`);
   });
