@@ -155,6 +155,24 @@ describe('hot statement plans on a young, never analysed table (real PostgreSQL)
     byPrimaryKey(await executionScans(keyed, 'intake-dispatch-read', dispatchReadArgs(ids[2]!, ids[3]!)));
   });
 
+  it("the scheduler's sessions keep to the primary key in custom plans for a batch of 1,000 too", async () => {
+    // Planned for its very arguments, a large batch on a table never analysed is where the
+    // recorder's duplicate check left its index (below); the execution statements must not.
+    const [row] = (await system.db.query(`SELECT account_id::float8 AS account, agent_id::float8 AS agent FROM executions WHERE id = $1`, [ids[0]])) as { account: number; agent: number }[];
+    const more = (await system.db.query(
+      `INSERT INTO executions (account_id, agent_id, status, awaited, input) SELECT $1, $2, 'queued', false, '{}' FROM generate_series(1, 30000) RETURNING id::float8 AS id`,
+      [row!.account, row!.agent],
+    )) as { id: number }[];
+    const batch = more.slice(0, 1000).map((r) => r.id);
+    const custom = (statement: string, args: string) => genericPlanScans(keyed, statement, args, 'executions', true);
+    const finalizeBatch = `('[${batch.map((id, ord) => `{"ord":${ord},"id":${id},"status":"completed","violation_count":0,"was_terminated":false,"events":[]}`).join(',')}]')`;
+    const runningBatch = `('[${batch.map((id, ord) => `{"ord":${ord},"id":${id},"node_id":"n","at":"2026-01-01T00:00:00Z","attempt":1,"event":{}}`).join(',')}]')`;
+    byPrimaryKey(await custom('executions-finalize', finalizeBatch));
+    byPrimaryKey(await custom('executions-mark-running', runningBatch));
+    byPrimaryKey(await custom('executions-mark-dispatched', `(ARRAY[${batch.join(',')}]::bigint[], ARRAY[${batch.map(() => `'standard'`).join(',')}])`));
+    byPrimaryKey(await custom('intake-dispatch-read', `(ARRAY[${batch.join(',')}]::bigint[], 1000000)`));
+  });
+
   it("the recorder's duplicate check reads each partition's event index, not every record since its time bound", async () => {
     // As the recorder runs it: in its transaction, with sequential scans off.
     const scans = await genericPlanScans(keyed, 'chain-recorded-event-ids', `('{a,b,c}', now() - interval '1 hour')`, /^audit_records_\d{4}_\d{2}$/);
