@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { loadConfig } from './shared/config.ts';
 import { createLogger } from './shared/logger.ts';
-import { openDatabase, runMigrations } from './shared/db/data-source.ts';
+import { openConfiguredDatabase, runMigrations } from './shared/db/data-source.ts';
 import { bootstrapFirstAccount } from './shared/db/bootstrap.ts';
 import { startEmbeddedPostgres } from './shared/local-infra/embedded-postgres.ts';
 import { ensureRedis } from './shared/local-infra/local-redis.ts';
@@ -46,7 +46,7 @@ try {
   // pooled client can run inside another client's open transaction (we saw wrong rows and
   // hangs under concurrent upserts). One connection per process serialises them safely.
   const poolSize = config.databaseUrl ? config.dbPoolSize : 1;
-  const db = await openDatabase({ url: databaseUrl, poolSize, applicationName: 'tz-all-in-one', namedStatements: config.dbNamedStatements });
+  const db = await openConfiguredDatabase(config, { url: databaseUrl, poolSize, applicationName: 'tz-all-in-one' });
   parts.push({ name: 'postgres', close: () => db.destroy() });
   const applied = await runMigrations(db);
   if (applied.length > 0) log.info({ applied }, 'migrations applied');
@@ -61,13 +61,7 @@ try {
   // so its role gets its own pool; the embedded database has one session, which every role shares.
   let schedulerDb = db;
   if (config.databaseUrl && config.scheduler.keyedLookupsOnly) {
-    const keyed = await openDatabase({
-      url: databaseUrl,
-      poolSize,
-      applicationName: 'tz-all-in-one-scheduler',
-      keyedLookupsOnly: true,
-      namedStatements: config.dbNamedStatements,
-    });
+    const keyed = await openConfiguredDatabase(config, { url: databaseUrl, poolSize, applicationName: 'tz-all-in-one-scheduler', keyedLookupsOnly: true });
     parts.push({ name: 'postgres (scheduler)', close: () => keyed.destroy() });
     schedulerDb = keyed;
   }

@@ -1,7 +1,7 @@
 // Wires the anchorer process: config, logger, PostgreSQL, Redis, the anchorer role.
 import { loadConfig, requireDatabaseUrl } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
-import { openDatabase } from '../shared/db/data-source.ts';
+import { openConfiguredDatabase } from '../shared/db/data-source.ts';
 import { assertSchemaCurrent } from '../shared/db/schema-check.ts';
 import { connectRedis } from '../shared/redis/connection.ts';
 import { anchorKey, requireChainRpcUrl } from '../shared/chain/chain-settings.ts';
@@ -13,7 +13,7 @@ try {
   const log = createLogger(config, { role: 'anchorer' });
   const rpcUrl = requireChainRpcUrl(config);
   const key = anchorKey(config);
-  const db = await openDatabase({ url: requireDatabaseUrl(config), poolSize: Math.min(config.dbPoolSize, 4), applicationName: 'tz-anchorer', namedStatements: config.dbNamedStatements });
+  const db = await openConfiguredDatabase(config, { url: requireDatabaseUrl(config), poolSize: Math.min(config.dbPoolSize, 4), applicationName: 'tz-anchorer' });
   await assertSchemaCurrent(db);
   const redis = connectRedis(config.redis.url, 'anchorer');
   const anchorer = await startAnchorerRole({ config, log, db, redis, rpcUrl, key });

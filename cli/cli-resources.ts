@@ -2,7 +2,7 @@
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../shared/config.ts';
-import { openDatabase } from '../shared/db/data-source.ts';
+import { openConfiguredDatabase } from '../shared/db/data-source.ts';
 import { effectiveDatabaseUrl } from '../shared/db/database-url.ts';
 import { connectRedis } from '../shared/redis/connection.ts';
 
@@ -10,7 +10,7 @@ export async function withDatabase<T>(config: Config, fn: (db: DataSource) => Pr
   const url = effectiveDatabaseUrl(config);
   let db: DataSource;
   try {
-    db = await openDatabase({ url, poolSize: 1, applicationName: 'tz-cli', namedStatements: config.dbNamedStatements });
+    db = await openConfiguredDatabase(config, { url, poolSize: 1, applicationName: 'tz-cli' });
   } catch (err) {
     const where = config.databaseUrl ? 'DATABASE_URL' : `the embedded PostgreSQL on port ${config.localPostgresPort} (is \`npm start\` running?)`;
     throw new Error(`cannot connect to ${where}: ${(err as Error).message}`);

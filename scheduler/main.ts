@@ -1,7 +1,7 @@
 // Wires the scheduler process: config, logger, PostgreSQL, Redis, the scheduler role.
 import { loadConfig, requireDatabaseUrl } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
-import { openDatabase } from '../shared/db/data-source.ts';
+import { openConfiguredDatabase } from '../shared/db/data-source.ts';
 import { assertSchemaCurrent } from '../shared/db/schema-check.ts';
 import { connectRedis } from '../shared/redis/connection.ts';
 import { failStart, stopOnSignal } from '../shared/process/lifecycle.ts';
@@ -10,12 +10,11 @@ import { startSchedulerRole } from './scheduler-role.ts';
 try {
   const config = loadConfig();
   const log = createLogger(config, { role: 'scheduler' });
-  const db = await openDatabase({
+  const db = await openConfiguredDatabase(config, {
     url: requireDatabaseUrl(config),
     poolSize: config.dbPoolSize,
     applicationName: 'tz-scheduler',
     keyedLookupsOnly: config.scheduler.keyedLookupsOnly,
-    namedStatements: config.dbNamedStatements,
   });
   await assertSchemaCurrent(db);
   const redis = connectRedis(config.redis.url, 'scheduler');

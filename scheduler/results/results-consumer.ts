@@ -93,10 +93,15 @@ function nodeActor(nodeId: string): string {
   return `node:${nodeId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)}`;
 }
 
+/** Where the node ran it, as the execution row records it. */
+function fromNode(message: NodeMessage): { node_id: string; pool: string | null } {
+  return { node_id: message.nodeId, pool: message.pool ?? null };
+}
+
 function refusalEnding(message: Extract<NodeMessage, { type: 'refused' }>, actor: string): Ending {
   return {
     executionId: message.executionId,
-    fields: { status: 'halted', error: { code: message.reason, message: `not run: ${message.reason.replace('_', ' ')}` }, node_id: message.nodeId, pool: message.pool ?? null },
+    fields: { status: 'halted', error: { code: message.reason, message: `not run: ${message.reason.replace('_', ' ')}` }, ...fromNode(message) },
     audits: [{ actionType: 'halt', description: `execution ${message.executionId} not run: ${message.reason}`, isViolation: true }],
     actor,
   };
@@ -109,7 +114,7 @@ function finishedEnding(deps: ResultsDeps, message: Extract<NodeMessage, { type:
     deps.log.error({ executionId: message.executionId, issues: result.error.issues.slice(0, 3) }, 'node sent an invalid result');
     return {
       executionId: message.executionId,
-      fields: { status: 'failed', error: { code: 'invalid_result', message: 'the executor node returned a result that failed validation' }, node_id: message.nodeId, pool: message.pool ?? null },
+      fields: { status: 'failed', error: { code: 'invalid_result', message: 'the executor node returned a result that failed validation' }, ...fromNode(message) },
       audits: [],
       actor,
       start,
@@ -127,8 +132,7 @@ function finishedEnding(deps: ResultsDeps, message: Extract<NodeMessage, { type:
       logs: r.logs,
       violation_count: r.violation_count,
       was_terminated: r.was_terminated,
-      node_id: message.nodeId,
-      pool: message.pool ?? null,
+      ...fromNode(message),
       duration_ms: r.duration_ms ?? null,
     },
     audits: [],

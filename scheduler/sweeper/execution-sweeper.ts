@@ -12,7 +12,7 @@
 // more completed jobs than SCHEDULER_EXEC_JOBS_KEPT, and after a scheduler outage its
 // report may sit in the results backlog behind thousands of others. Every action is
 // idempotent, so any number of schedulers may sweep at once.
-import type { Queue } from 'bullmq';
+import type { JobType, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ExecutionStore } from '../../shared/db/stores/execution-store.ts';
 import type { ExecPool } from '../../shared/execution/protocol.ts';
@@ -72,10 +72,16 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** When the oldest node report not yet persisted was sent, or Infinity when none waits. */
-async function oldestReportWaiting(results: Queue): Promise<number> {
-  const jobs = await results.getJobs(['active', 'wait', 'prioritized', 'delayed'], 0, 0, true);
-  return Math.min(...jobs.map((job) => job.timestamp));
+/**
+ * When the oldest job of `queue` in these states was added, or Infinity when there is none.
+ * Reads the jobs' timestamps only: a node report carries up to a thousand endings.
+ */
+async function oldestAdded(redis: Redis, queue: Queue, states: JobType[]): Promise<number> {
+  const ids = await queue.getRanges(states, 0, 0, true);
+  if (ids.length === 0) return Number.POSITIVE_INFINITY;
+  const replies = (await redis.pipeline(ids.map((id) => ['hget', queue.toKey(id), 'timestamp'])).exec()) ?? [];
+  // A job gone between the two reads is no longer waiting.
+  return Math.min(...replies.map(([err, value]) => (err || value === null ? Number.POSITIVE_INFINITY : Number(value))));
 }
 
 export function startExecutionSweeper(deps: SweeperDeps): Closable {
@@ -85,8 +91,7 @@ export function startExecutionSweeper(deps: SweeperDeps): Closable {
   let stopped = false;
 
   async function sweep(): Promise<void> {
-    const waiting = await deps.intake.getJobs(['wait', 'prioritized', 'delayed'], 0, 0, true);
-    const oldestWaiting = Math.min(...waiting.map((job) => job.timestamp));
+    const oldestWaiting = await oldestAdded(deps.redis, deps.intake, ['wait', 'prioritized', 'delayed']);
     const cutoff = Number.isFinite(oldestWaiting) ? new Date(oldestWaiting - CLOCK_SLACK_MS) : undefined;
     const lost = await deps.executions.unfinished(['queued'], MIN_AGE_MS, MAX_EXECUTIONS_PER_INTAKE_JOB, cutoff);
     if (lost.length > 0) {
@@ -97,10 +102,10 @@ export function startExecutionSweeper(deps: SweeperDeps): Closable {
     const now = Date.now();
     const pending = await deps.executions.unfinished(['dispatched', 'running'], MIN_AGE_MS);
     const queueOf = (row: { pool: string | null }) => deps.execQueues[(row.pool as ExecPool | null) ?? 'standard'] ?? deps.execQueues.standard;
-    const [states, oldestReport] = await Promise.all([
-      jobStates(deps.redis, pending.map((row) => queueOf(row).toKey(executionJobId(row.id)))),
-      oldestReportWaiting(deps.results),
-    ]);
+    const states = await jobStates(deps.redis, pending.map((row) => queueOf(row).toKey(executionJobId(row.id))));
+    // Asked only when some job is missing a second time, which is rare.
+    const missingAgain = pending.some((row, i) => states[i]!.kind === 'missing' && missing.has(row.id));
+    const oldestReport = missingAgain ? await oldestAdded(deps.redis, deps.results, ['active', 'wait', 'prioritized', 'delayed']) : Number.POSITIVE_INFINITY;
     const endings: Ending[] = [];
     const unreported: string[] = [];
     pending.forEach((row, i) => {

@@ -5,6 +5,7 @@ import { AccountEntity } from './entities/account.ts';
 import { AgentContextEntity } from './entities/agent-context.ts';
 import { AgentEntity } from './entities/agent.ts';
 import { ApiKeyEntity } from './entities/api-key.ts';
+import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { migrations } from './migrations/index.ts';
 import { sendStatementsUnnamed } from './prepared-statement.ts';
@@ -69,6 +70,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<DataSource
   }
   if (options.namedStatements === false) sendStatementsUnnamed(db);
   return db;
+}
+
+/**
+ * Opens the database of a product process: what every process takes from the
+ * configuration (DB_NAMED_STATEMENTS) is set here, so no process can leave it out.
+ */
+export function openConfiguredDatabase(config: Pick<Config, 'dbNamedStatements'>, options: Omit<DatabaseOptions, 'namedStatements'>): Promise<DataSource> {
+  return openDatabase({ ...options, namedStatements: config.dbNamedStatements });
 }
 
 /** Applies pending migrations in one transaction; returns the names applied. */

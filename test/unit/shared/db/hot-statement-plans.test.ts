@@ -124,14 +124,14 @@ describe('hot statement plans on a young, never analysed table (real PostgreSQL)
   let keyed: DataSource;
   let ids: number[];
   let accountId: number;
+  let agentId: number;
 
   before(async () => {
     system = await TestSystem.create('young_plans');
-    const account = await system.createAccount('young');
-    accountId = account.id;
-    const agent = await system.createAgent(account.id, 'new');
+    accountId = (await system.createAccount('young')).id;
+    agentId = await system.createAgent(accountId, 'new');
     ids = [];
-    for (let i = 0; i < 4; i++) ids.push(await system.queueExecution(account.id, agent));
+    for (let i = 0; i < 4; i++) ids.push(await system.queueExecution(accountId, agentId));
     keyed = await openDatabase({ url: system.database.url, poolSize: 1, applicationName: 'tz-test-keyed', keyedLookupsOnly: true });
   });
 
@@ -158,10 +158,9 @@ describe('hot statement plans on a young, never analysed table (real PostgreSQL)
   it("the scheduler's sessions keep to the primary key in custom plans for a batch of 1,000 too", async () => {
     // Planned for its very arguments, a large batch on a table never analysed is where the
     // recorder's duplicate check left its index (below); the execution statements must not.
-    const [row] = (await system.db.query(`SELECT account_id::float8 AS account, agent_id::float8 AS agent FROM executions WHERE id = $1`, [ids[0]])) as { account: number; agent: number }[];
     const more = (await system.db.query(
       `INSERT INTO executions (account_id, agent_id, status, awaited, input) SELECT $1, $2, 'queued', false, '{}' FROM generate_series(1, 30000) RETURNING id::float8 AS id`,
-      [row!.account, row!.agent],
+      [accountId, agentId],
     )) as { id: number }[];
     const batch = more.slice(0, 1000).map((r) => r.id);
     const custom = (statement: string, args: string) => genericPlanScans(keyed, statement, args, 'executions', true);
