@@ -12,18 +12,15 @@ import type { AgentScope } from '../../shared/permissions/agent-scopes.ts';
 import type { ExecutionStore } from '../../shared/db/stores/execution-store.ts';
 import { EXEC_POOLS, execJobSchema, MAX_CONTEXT_SNAPSHOT_BYTES, QUEUES, type ExecJob, type ExecPool } from '../../shared/execution/protocol.ts';
 import { bullConnection, executionJobId, intakeJobSchema, startQueueConsumer, type IntakeJob } from '../../shared/execution/queues.ts';
-import { effectiveLimits, slotDecision, type EffectiveLimits, type SlotDecision } from '../../shared/execution/rate-limits.ts';
+import { effectiveLimits } from '../../shared/execution/rate-limits.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { RedisKeys } from '../../shared/redis/keys.ts';
-import { scriptPipeline } from '../../shared/redis/scripts/index.ts';
 import { preparedStatement, queryPrepared } from '../../shared/db/prepared-statement.ts';
 import type { Closable } from '../../shared/process/lifecycle.ts';
 import type { Ending, ExecutionFinisher } from '../execution-finisher.ts';
 import { DispatchMarks } from './dispatch-marks.ts';
+import { acquireExecutionSlots, type SlotRequest } from './execution-slots.ts';
 import { startIntakeFastLane } from './intake-fast-lane.ts';
-
-/** Slots expire on their own after the run's time limit plus this, should a release be lost. */
-const SLOT_GRACE_MS = 5 * 60 * 1000;
 
 interface DispatchRow {
   id: number;
@@ -155,7 +152,7 @@ async function dispatchBatch(deps: IntakeDeps, marks: DispatchMarks, executionId
     } else candidates.push(row);
   }
 
-  const [decisions] = await Promise.all([acquireSlots(deps, candidates), deps.finisher.finishMany(refusals)]);
+  const [decisions] = await Promise.all([acquireExecutionSlots(deps.redis, deps.keys, candidates.map(slotRequestOf)), deps.finisher.finishMany(refusals)]);
   const limited: Ending[] = [];
   const granted: { row: DispatchRow; pool: ExecPool }[] = [];
   candidates.forEach((row, i) => {
@@ -199,34 +196,15 @@ function refusalOf(row: DispatchRow): { code: string; message: string } | null {
   return null;
 }
 
-function limitsOf(row: DispatchRow): EffectiveLimits {
-  return effectiveLimits(row.swarm, { executions_per_hour: row.account_per_hour, executions_per_minute: row.account_per_minute, concurrency: row.account_concurrency }, row.swarm_per_hour);
-}
-
-/** Every slot in one pipelined round trip; each script call is atomic on its own. */
-async function acquireSlots(deps: IntakeDeps, rows: readonly DispatchRow[]): Promise<SlotDecision[]> {
-  if (rows.length === 0) return [];
-  const { pipeline, add } = scriptPipeline(deps.redis);
-  const now = Date.now();
-  const limits = rows.map(limitsOf);
-  rows.forEach((row, i) => {
-    const { swarmExecutionsPerHour, accountExecutionsPerMinute, agentConcurrency } = limits[i]!;
-    add(
-      'acquire-execution-slot-3',
-      [
-        deps.keys.swarmWindowKey(row.account_id, row.swarm ?? '-'),
-        deps.keys.accountWindowKey(row.account_id),
-        deps.keys.agentRunningKey(row.account_id, row.agent_id),
-      ],
-      [now, String(row.id), swarmExecutionsPerHour ?? -1, 3_600_000, accountExecutionsPerMinute, 60_000, agentConcurrency, row.config.cpu_time_limit_ms + SLOT_GRACE_MS],
-    );
-  });
-  const replies = (await pipeline.exec()) ?? [];
-  return rows.map((row, i) => {
-    const [err, reply] = replies[i] ?? [new Error('no reply'), null];
-    if (err) throw err;
-    return slotDecision(Number(reply), limits[i]!, row.swarm);
-  });
+function slotRequestOf(row: DispatchRow): SlotRequest {
+  return {
+    executionId: row.id,
+    accountId: row.account_id,
+    agentId: row.agent_id,
+    swarm: row.swarm,
+    limits: effectiveLimits(row.swarm, { executions_per_hour: row.account_per_hour, executions_per_minute: row.account_per_minute, concurrency: row.account_concurrency }, row.swarm_per_hour),
+    timeLimitMs: row.config.cpu_time_limit_ms,
+  };
 }
 
 function execJobOf(row: DispatchRow, context: Record<string, unknown>, dispatchedAt: string): ExecJob {

@@ -1,5 +1,5 @@
 // Execution rate limits: the defaults, the effective limits of one execution, and the
-// mapping of the slot script's answers. Pure; the Redis side is swarm-rate-limiter.ts.
+// mapping of the slot script's answers. Pure; the Redis side is scheduler/intake/execution-slots.ts.
 
 export const DEFAULT_LIMITS = Object.freeze({
   /** The product page's "Swarm executions / hour". */
