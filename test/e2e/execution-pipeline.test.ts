@@ -343,6 +343,13 @@ describe('execution pipeline (e2e)', function () {
         [a.get(`${AGENTS}/${agent}/executions/xyz`), 400, 'validation_failed'],
         [a.post('/api/sdk/agents/999999/kill', { reason: 'x' }), 404, 'not_found'],
         [a.post('/api/sdk/kill-switch/global', { reason: 'x' }), 400, 'validation_failed'],
+        [a.post('/api/sdk/kill-switch/global', { halted: 'yes' }), 400, 'validation_failed'],
+        [a.post(`/api/sdk/agents/${agent}/kill`, { reason: 'r'.repeat(1001) }), 400, 'validation_failed'],
+        [a.post(`/api/sdk/agents/${agent}/kill`, { reason: 'x', scope: 'all' }), 400, 'validation_failed'],
+        [a.get(`${AGENTS}/${agent}/executions?page=0`), 400, 'validation_failed'],
+        [a.get(`${AGENTS}/${agent}/executions?limit=101`), 400, 'validation_failed'],
+        [a.get(`${AGENTS}/${agent}/executions?limit=ten`), 400, 'validation_failed'],
+        [a.get(`${AGENTS}/${agent}/executions/999999999`), 404, 'not_found'],
         [api.withKey(alice.adminKey).post(`${AGENTS}/${agent}/execute`, { input: {} }, { headers: { authorization: 'Bearer nope' } }), 401, 'unauthenticated'],
       ];
       for (const [call, status, code] of cases) {
@@ -356,6 +363,8 @@ describe('execution pipeline (e2e)', function () {
       assert.equal(denied.body.error.details.required_scope, 'executions:run');
       assert.equal((await readOnly.post(`/api/sdk/agents/${agent}/kill`, {})).body.error.details.required_scope, 'kill');
       assert.equal(await count(), before);
+      // The refused kills halted nothing.
+      assert.equal((await a.get(`${AGENTS}/${agent}`)).body.agent.status, 'ready');
       const disabled = await register(a, { name: 'disabled-agent', entry_code: 'return 1;', status: 'disabled' });
       assert.equal((await a.post(`${AGENTS}/${disabled}/execute`, { input: {} })).body.error.code, 'agent_disabled');
     });
