@@ -81,6 +81,40 @@ describe('tz CLI (e2e)', function () {
       assert.equal(after.n, before.n);
     });
 
+    it('sets and shows execution limits, and refuses bad limits, writing nothing', async () => {
+      const shownDefaults = await runTz(['limits', 'show', '--account', 'acme'], env);
+      assert.equal(shownDefaults.code, 0, shownDefaults.stderr);
+      assert.match(shownDefaults.stdout, /executions per minute \(account\): +600 \(default\)/);
+      assert.match(shownDefaults.stdout, /concurrency \(per agent\): +50 \(default\)/);
+      assert.match(shownDefaults.stdout, /executions per hour \(per swarm\): +10 \(default\)/);
+      const set = await runTz(['limits', 'set', '--account', 'acme', '--executions-per-minute', '120', '--concurrency', '4'], env);
+      assert.equal(set.code, 0, set.stderr);
+      const rowsAfterSet = await system.db.query('SELECT swarm, executions_per_hour, executions_per_minute, concurrency FROM rate_limits ORDER BY swarm');
+
+      const refused: [string[], number, RegExp][] = [
+        [['limits', 'set', '--account', 'nobody', '--concurrency', '3'], 1, /account nobody not found/],
+        [['limits', 'set', '--account', 'acme'], 2, /give at least one limit/],
+        [['limits', 'set', '--account', 'acme', '--concurrency', '0'], 2, /--concurrency must be a whole number of at least 1/],
+        [['limits', 'set', '--account', 'acme', '--executions-per-minute', '1.5'], 2, /--executions-per-minute must be a whole number/],
+        [['limits', 'set', '--account', 'acme', '--executions-per-hour=-3'], 2, /--executions-per-hour must be a whole number/],
+        [['limits', 'set', '--account', 'acme', '--executions-per-hour', '-3'], 2, /argument is ambiguous/],
+        [['limits', 'set', '--account', 'acme', '--swarm', 'crawlers', '--concurrency', '2'], 2, /a swarm has only --executions-per-hour/],
+        [['limits', 'set', '--account', 'acme', '--swarm', 'bad swarm!', '--executions-per-hour', '2'], 2, /--swarm must be/],
+        [['limits', 'set', '--account', 'acme', '--concurrency', '3', 'extra'], 2, /unexpected argument extra/],
+        [['limits', 'show'], 2, /--account is required/],
+        [['limits', 'show', '--account', 'nobody'], 1, /account nobody not found/],
+      ];
+      for (const [args, code, message] of refused) {
+        const res = await runTz(args, env);
+        assert.equal(res.code, code, `${args.join(' ')}: ${res.stderr}`);
+        assert.match(res.stderr, message);
+      }
+      assert.deepEqual(await system.db.query('SELECT swarm, executions_per_hour, executions_per_minute, concurrency FROM rate_limits ORDER BY swarm'), rowsAfterSet);
+      const shown = await runTz(['limits', 'show', '--account', 'acme'], env);
+      assert.match(shown.stdout, /executions per minute \(account\): +120\n/);
+      assert.match(shown.stdout, /concurrency \(per agent\): +4\n/);
+    });
+
     it('lists keys by display prefix only', async () => {
       const res = await runTz(['keys', 'list', '--account', 'acme'], env);
       assert.equal(res.code, 0, res.stderr);
