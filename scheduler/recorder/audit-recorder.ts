@@ -21,7 +21,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { Closable } from '../../shared/process/lifecycle.ts';
 import type { RedisKeys } from '../../shared/redis/keys.ts';
 import { RedisLease } from '../../shared/redis/lease.ts';
-import { preparedStatement, queryPreparedIn } from '../../shared/db/prepared-statement.ts';
+import { preparedStatement, queryPrepared, queryPreparedIn } from '../../shared/db/prepared-statement.ts';
 import { AuditPartitions } from './audit-partitions.ts';
 import { prepareChainBatch, writeChainBatch, type ChainHeads, type CommittedRecord, type PreparedBatch, type WriteOutcome } from './chain-writer.ts';
 
@@ -48,6 +48,13 @@ interface ParsedBatch {
 const noWrite = (): WriteOutcome => ({ records: [], duplicates: 0, orphans: [], heads: new Map(), usedPrepared: false });
 
 /** Each outbox step's first statement, prepared once per connection (shared/db/prepared-statement.ts). */
+/**
+ * Whether the outbox holds anything: asked instead of taking it while the last take found
+ * it empty, because an idle recorder comes back every blockMs, and a take is a whole
+ * transaction (BEGIN, DELETE ... RETURNING, COMMIT) where this is one statement.
+ */
+const OUTBOX_HAS_ROWS = preparedStatement('recorder-outbox-has-rows', `SELECT EXISTS (SELECT 1 FROM audit_outbox) AS any`);
+
 const TAKE_OUTBOX = preparedStatement(
   'recorder-take-outbox',
   `DELETE FROM audit_outbox WHERE id IN (SELECT id FROM audit_outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
@@ -77,6 +84,8 @@ export class AuditRecorder implements Closable {
   private acks: Promise<void> = Promise.resolve();
   /** Chain heads as of our last commit: the prediction next batches are prepared against. */
   private heads: ChainHeads = new Map();
+  /** The last outbox take found nothing: the next step only asks whether anything came. */
+  private outboxSeenEmpty = false;
 
   constructor(private readonly deps: RecorderDeps) {
     this.options = { ...DEFAULT_RECORDER_OPTIONS, ...deps.options };
@@ -235,6 +244,10 @@ export class AuditRecorder implements Closable {
   /** Records one batch from the outbox; returns how many rows it drained. */
   private async outboxStep(): Promise<number> {
     const { db, log } = this.deps;
+    if (this.outboxSeenEmpty) {
+      const [probe] = await queryPrepared<{ any: boolean }>(db, OUTBOX_HAS_ROWS, []);
+      if (!probe?.any) return 0;
+    }
     const outcome = await this.commit((now) =>
       db.transaction(async (tx) => {
         const rows = await queryPreparedIn<{ id: string; event: unknown }>(tx, TAKE_OUTBOX, [this.options.batchSize]);
@@ -259,6 +272,7 @@ export class AuditRecorder implements Closable {
     if (outcome.records.length > 0) this.heads = new Map([...this.heads, ...outcome.heads]);
     await this.deadLetter(outcome.orphans.map((e) => ({ id: '', raw: JSON.stringify(e), reason: 'outbox event not recordable' })));
     await this.publish(outcome.records);
+    this.outboxSeenEmpty = outcome.drained === 0;
     return outcome.drained;
   }
 
