@@ -211,11 +211,23 @@ const benchmark: Benchmark = {
       syncCpu.start();
       const latencies = await syncLatencies(client, agent, SYNC_SAMPLES);
       const syncCpuPerExecution = syncCpu.perUnit(SYNC_SAMPLES);
-      const rawRef = `raw BullMQ round trip p50 ${round(await rawRoundTripP50(`${system.redisPrefix}-rt`, Math.min(SYNC_SAMPLES, 200)), 2)} ms`;
+      const rawRoundTrip = await rawRoundTripP50(`${system.redisPrefix}-rt`, Math.min(SYNC_SAMPLES, 200));
+      const rawRef = `raw BullMQ round trip p50 ${round(rawRoundTrip, 2)} ms`;
       const warmNote = `${rawRef}; one keep-alive connection (node:http); after ${WARMUP} warm-up executions`;
       rows.push(
         { name: 'sync execute latency p50', value: round(percentile(latencies, 50), 2), unit: 'ms', reference: warmNote, goal: '<= 10 ms', met: percentile(latencies, 50) <= 10 },
         { name: 'sync execute latency p99', value: round(percentile(latencies, 99), 2), unit: 'ms', reference: warmNote, goal: '<= 30 ms', met: percentile(latencies, 99) <= 30 },
+        {
+          // The issue set 10 ms where a raw BullMQ round trip took about 1.3 ms: on a slower
+          // hour both move together, and this ratio says how the p50 stands once that is
+          // taken out. Informational: the goal row above is the goal.
+          name: 'sync execute latency p50 in raw BullMQ round trips',
+          value: round(percentile(latencies, 50) / rawRoundTrip, 1),
+          unit: 'x',
+          reference: `the goal's own ratio: 10 ms over the 1.3 ms round trip it was set against, 7.7x`,
+          goal: 'informational',
+          met: null,
+        },
         {
           name: 'sync execute latency p50, cold processes',
           value: round(percentile(cold, 50), 2),
