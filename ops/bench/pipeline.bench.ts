@@ -165,7 +165,7 @@ const benchmark: Benchmark = {
     } = settings;
     const system = await TestSystem.create('bench_pipeline');
     const nodes: RunningProcess[] = [];
-    const clients: KeepAliveClient[] = [];
+    let client: KeepAliveClient | null = null;
     const rows: BenchRow[] = [];
     try {
       const account = await system.createAccount('bench');
@@ -198,8 +198,7 @@ const benchmark: Benchmark = {
 
       // Cold: the processes have served only 30 executions.
       for (let i = 0; i < 30; i++) await api.post(`/api/v1/sdk/agents/${agent}/execute`, { input: {} });
-      const client = new KeepAliveClient(api.baseUrl, account.adminKey);
-      clients.push(client);
+      client = new KeepAliveClient(api.baseUrl, account.adminKey);
       const cold = await syncLatencies(client, agent, Math.min(SYNC_SAMPLES, 300));
       // Warm-up, then the synchronous latency, one at a time, on the system at rest.
       if (WARMUP > 0) {
@@ -289,7 +288,7 @@ const benchmark: Benchmark = {
 
       return rows;
     } finally {
-      clients.forEach((c) => c.close());
+      client?.close();
       await Promise.all(nodes.map((n) => n.stop()));
       await system.stop();
     }

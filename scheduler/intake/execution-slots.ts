@@ -18,8 +18,9 @@ export interface SlotRequest {
   readonly executionId: number;
   readonly accountId: number;
   readonly agentId: number;
-  /** null: the agent has no swarm, and no swarm window is touched. */
+  /** null: the agent has no swarm. */
   readonly swarm: string | null;
+  /** Its swarmExecutionsPerHour is null exactly when there is no swarm (effectiveLimits): no swarm window is touched then. */
   readonly limits: EffectiveLimits;
   /** The run's own time limit; the slot outlives it by SLOT_GRACE_MS. */
   readonly timeLimitMs: number;
@@ -45,7 +46,7 @@ export async function acquireExecutionSlots(redis: Redis, keys: RedisKeys, reque
       [
         now,
         String(request.executionId),
-        request.swarm === null ? -1 : (swarmExecutionsPerHour ?? -1),
+        swarmExecutionsPerHour ?? -1,
         HOUR_MS,
         accountExecutionsPerMinute,
         MINUTE_MS,

@@ -47,7 +47,6 @@ interface ParsedBatch {
 
 const noWrite = (): WriteOutcome => ({ records: [], duplicates: 0, orphans: [], heads: new Map(), usedPrepared: false });
 
-/** Each outbox step's first statement, prepared once per connection (shared/db/prepared-statement.ts). */
 /**
  * Whether the outbox holds anything: asked instead of taking it while the last take found
  * it empty, because an idle recorder comes back every blockMs, and a take is a whole
@@ -55,6 +54,7 @@ const noWrite = (): WriteOutcome => ({ records: [], duplicates: 0, orphans: [], 
  */
 const OUTBOX_HAS_ROWS = preparedStatement('recorder-outbox-has-rows', `SELECT EXISTS (SELECT 1 FROM audit_outbox) AS any`);
 
+/** The outbox step's take, prepared once per connection (shared/db/prepared-statement.ts). */
 const TAKE_OUTBOX = preparedStatement(
   'recorder-take-outbox',
   `DELETE FROM audit_outbox WHERE id IN (SELECT id FROM audit_outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)

@@ -216,7 +216,7 @@ export async function writeChainBatch(tx: EntityManager, events: readonly AuditE
   if (locked.size === 0) return { records: [], duplicates: 0, orphans, heads: new Map(), usedPrepared: false };
 
   const candidates = orphans.length === 0 ? events : events.filter((e) => locked.has(e.account_id));
-  const fresh = options.deliveredOnce ? [...candidates] : await notYetRecorded(tx, candidates);
+  const fresh: readonly AuditEvent[] = options.deliveredOnce ? candidates : await notYetRecorded(tx, candidates);
   const duplicates = candidates.length - fresh.length;
   if (fresh.length === 0) return { records: [], duplicates, orphans, heads: locked, usedPrepared: false };
 

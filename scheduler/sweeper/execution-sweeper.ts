@@ -86,7 +86,7 @@ async function oldestAdded(redis: Redis, queue: Queue, states: JobType[]): Promi
 
 export function startExecutionSweeper(deps: SweeperDeps): Closable {
   /** Executions whose job the last sweep found missing, and when it was first found so. */
-  const missing = new Map<number, number>();
+  let missing = new Map<number, number>();
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
 
@@ -133,8 +133,7 @@ export function startExecutionSweeper(deps: SweeperDeps): Closable {
       deps.log.warn({ executions: unreported.length }, 'results read from completed jobs whose report never arrived');
       await deps.recover(messages);
     }
-    missing.clear();
-    for (const [id, since] of seen) missing.set(id, since);
+    missing = seen;
   }
 
   const timer = setInterval(() => {
